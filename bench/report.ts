@@ -1,0 +1,74 @@
+import type { CaseResult, SuiteResult, Target } from './suite.ts';
+
+function ns(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} ms`;
+  if (value >= 1e4) return `${(value / 1e3).toFixed(1)} µs`;
+  return `${value.toFixed(value < 100 ? 1 : 0)} ns`;
+}
+
+function opsPerSecond(nsPerOp: number): string {
+  const ops = 1e9 / nsPerOp;
+  if (ops >= 1e6) return `${(ops / 1e6).toFixed(2)} M`;
+  if (ops >= 1e3) return `${(ops / 1e3).toFixed(1)} k`;
+  return ops.toFixed(0);
+}
+
+function verdict(result: CaseResult, all: CaseResult[], bare: CaseResult | undefined): string {
+  const target: Target | undefined = result.target;
+  if (!target) return '';
+  if ('maxOverheadNs' in target) {
+    if (!bare) return '';
+    const overhead = result.nsPerOp - bare.nsPerOp;
+    return `≤ ${target.maxOverheadNs} ns over bare: ${overhead <= target.maxOverheadNs ? 'met' : 'MISSED'}`;
+  }
+  const other = all.find((c) => c.name === target.atLeastTimesFasterThan);
+  if (!other) return '';
+  const ratio = other.nsPerOp / result.nsPerOp;
+  return `≥ ${target.ratio}x ${other.name}: ${ratio >= target.ratio ? 'met' : 'MISSED'} (${ratio.toFixed(2)}x)`;
+}
+
+/** One suite as a Markdown section: figures per operation, overhead over the bare call, peers' ratio. */
+export function suiteSection(suite: SuiteResult): string {
+  const bare = suite.cases.find((c) => c.kind === 'bare');
+  const ours = suite.cases.filter((c) => c.kind === 'ours');
+  const lines = [
+    `## ${suite.title}`,
+    '',
+    suite.about,
+    '',
+    `Measured ${suite.date} on ${suite.machine}, Node ${suite.node}.`,
+    '',
+    '| case | time/op (avg) | p50 | p99 | ops/s | over bare | x bare | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const c of suite.cases) {
+    const label = c.kind === 'ours' ? `**${c.name}**` : c.kind === 'bare' ? `${c.name} (bare)` : c.name;
+    const over = bare && c !== bare ? ns(c.nsPerOp - bare.nsPerOp) : '';
+    const times = bare && c !== bare ? `${(c.nsPerOp / bare.nsPerOp).toFixed(2)}` : '';
+    lines.push(
+      `| ${label} | ${ns(c.nsPerOp)} | ${ns(c.p50NsPerOp)} | ${ns(c.p99NsPerOp)} | ${opsPerSecond(c.nsPerOp)} | ${over} | ${times} | ${verdict(c, suite.cases, bare)} |`,
+    );
+  }
+  const peers = suite.cases.filter((c) => c.kind === 'peer');
+  if (ours.length > 0 && peers.length > 0) {
+    lines.push('', 'Peers against ours (how many times slower the peer is per operation):', '');
+    for (const peer of peers) {
+      const ratios = ours.map((o) => `${(peer.nsPerOp / o.nsPerOp).toFixed(1)}x ${o.name}`).join(', ');
+      lines.push(`- ${peer.name}: ${ratios}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function resultsPage(suites: SuiteResult[]): string {
+  return [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (mitata, Node 24, every case in one process beside the bare call it',
+    'wraps). Each section keeps the machine and Node version it was measured on. Times are per',
+    'operation; "over bare" is what the policy adds to the call it protects. Re-run one suite with',
+    '`npm run bench -- <suite id>`.',
+    '',
+    ...suites.map((s) => `${suiteSection(s)}\n`),
+  ].join('\n');
+}

@@ -1,0 +1,47 @@
+/** One thing measured: our policy, a peer's, or the bare call both are compared with. */
+export interface Case {
+  name: string;
+  /** Called once an iteration; may return a promise. */
+  fn: () => unknown;
+  /** `bare` is the baseline of its suite; `ours` and `peer` are compared with it. */
+  kind: 'bare' | 'ours' | 'peer';
+  /** Operations one call of fn performs (a batch of concurrent takes): figures are per operation. */
+  opsPerCall?: number;
+  /** The goal for this case, shown beside its figure. */
+  target?: Target;
+}
+
+export type Target =
+  /** Our overhead above the bare call stays under this many nanoseconds. */
+  | { maxOverheadNs: number }
+  /** At least `ratio` times the throughput of the named case. */
+  | { atLeastTimesFasterThan: string; ratio: number };
+
+export interface Suite {
+  id: string;
+  title: string;
+  /** What is measured and how, in a sentence or two. */
+  about: string;
+  setup?: () => Promise<void> | void;
+  cases: Case[];
+  teardown?: () => Promise<void> | void;
+}
+
+export interface CaseResult {
+  name: string;
+  kind: Case['kind'];
+  nsPerOp: number;
+  p50NsPerOp: number;
+  p99NsPerOp: number;
+  target?: Target;
+}
+
+export interface SuiteResult {
+  id: string;
+  title: string;
+  about: string;
+  machine: string;
+  node: string;
+  date: string;
+  cases: CaseResult[];
+}
