@@ -42,7 +42,8 @@ export function suiteSection(suite: SuiteResult): string {
     '|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of suite.cases) {
-    const label = c.kind === 'ours' ? `**${c.name}**` : c.kind === 'bare' ? `${c.name} (bare)` : c.name;
+    const label =
+      c.kind === 'ours' ? `**${c.name}**` : c.kind === 'bare' ? `${c.name} (bare)` : c.name;
     const over = bare && c !== bare ? ns(c.nsPerOp - bare.nsPerOp) : '';
     const times = bare && c !== bare ? `${(c.nsPerOp / bare.nsPerOp).toFixed(2)}` : '';
     lines.push(
@@ -53,7 +54,9 @@ export function suiteSection(suite: SuiteResult): string {
   if (ours.length > 0 && peers.length > 0) {
     lines.push('', 'Peers against ours (how many times slower the peer is per operation):', '');
     for (const peer of peers) {
-      const ratios = ours.map((o) => `${(peer.nsPerOp / o.nsPerOp).toFixed(1)}x ${o.name}`).join(', ');
+      const ratios = ours
+        .map((o) => `${(peer.nsPerOp / o.nsPerOp).toFixed(1)}x ${o.name}`)
+        .join(', ');
       lines.push(`- ${peer.name}: ${ratios}`);
     }
   }

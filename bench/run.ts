@@ -47,7 +47,8 @@ async function runSuite(suite: Suite): Promise<SuiteResult> {
     await suite.teardown?.();
   }
   const cases = suite.cases.map((c) => best.get(c)!);
-  for (const c of cases) console.log(`  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op`);
+  for (const c of cases)
+    console.log(`  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op`);
   return {
     id: suite.id,
     title: suite.title,
@@ -64,7 +65,9 @@ const suiteFiles = readdirSync(new URL('suites/', here))
   .filter((f) => f.endsWith('.ts'))
   .sort();
 for (const file of suiteFiles) {
-  const { default: suite } = (await import(new URL(`suites/${file}`, here).href)) as { default: Suite };
+  const { default: suite } = (await import(new URL(`suites/${file}`, here).href)) as {
+    default: Suite;
+  };
   if (wanted.size > 0 && !wanted.has(suite.id)) continue;
   console.log(`${suite.title} (${suite.id})`);
   const result = await runSuite(suite);

@@ -1,4 +1,4 @@
-import type { Context } from './policy.js';
+import type { Context, InnerTask } from './policy.js';
 
 /**
  * Where a call's AbortSignal comes from. The AbortController is made only when someone reads
@@ -77,6 +77,11 @@ export class CallContext implements Context {
     readonly key: string | undefined,
     /** Undefined when nothing can abort this call: no caller signal, no timeout. */
     readonly scope: AbortScope | undefined,
+    /**
+     * The function the call runs at its innermost point. A pipeline's steps are built once and
+     * find the call's function here, instead of a closure per policy per call.
+     */
+    readonly task?: InnerTask<unknown>,
   ) {}
 
   get signal(): AbortSignal {
@@ -97,11 +102,15 @@ export class CallContext implements Context {
   }
 
   withAttempt(attempt: number): CallContext {
-    return new CallContext(attempt, this.key, this.scope);
+    return new CallContext(attempt, this.key, this.scope, this.task);
   }
 
   withScope(scope: AbortScope): CallContext {
-    return new CallContext(this.attempt, this.key, scope);
+    return new CallContext(this.attempt, this.key, scope, this.task);
+  }
+
+  withTask(task: InnerTask<unknown>): CallContext {
+    return new CallContext(this.attempt, this.key, this.scope, task);
   }
 
   /** A scope nested in this call's, for a policy that can abort what runs inside it. */
@@ -111,11 +120,16 @@ export class CallContext implements Context {
 }
 
 /** Adopts a Context made elsewhere (another copy of this package, a hand-written policy). */
-export function toCallContext(ctx: Context): CallContext {
-  if (ctx instanceof CallContext) return ctx;
-  return new CallContext(ctx.attempt, ctx.key, new AbortScope(undefined, ctx.signal));
+export function toCallContext(ctx: Context, task?: InnerTask<unknown>): CallContext {
+  if (ctx instanceof CallContext)
+    return task === undefined || ctx.task === task ? ctx : ctx.withTask(task);
+  return new CallContext(ctx.attempt, ctx.key, new AbortScope(undefined, ctx.signal), task);
 }
 
-export function rootContext(signal: AbortSignal | undefined, key: string | undefined): CallContext {
-  return new CallContext(1, key, signal ? new AbortScope(undefined, signal) : undefined);
+export function rootContext(
+  signal: AbortSignal | undefined,
+  key: string | undefined,
+  task?: InnerTask<unknown>,
+): CallContext {
+  return new CallContext(1, key, signal ? new AbortScope(undefined, signal) : undefined, task);
 }

@@ -41,7 +41,7 @@ export function executeRoot<T>(
   if (signal?.aborted) return Promise.reject(signal.reason);
   let result: T | PromiseLike<T>;
   try {
-    result = policy[RUN](fn, rootContext(signal, key));
+    result = policy[RUN](fn, rootContext(signal, key, fn as InnerTask<unknown>));
   } catch (error) {
     return Promise.reject(error);
   }

@@ -18,29 +18,35 @@ class ForeignPolicy extends PolicyBase {
   }
 
   [RUN]<T>(fn: InnerTask<T>, ctx: CallContext): Promise<T> {
-    return this.policy.execute((inner) => fn(toCallContext(inner)), {
+    return this.policy.execute((inner) => fn(toCallContext(inner, ctx.task)), {
       signal: ctx.scope ? ctx.signal : undefined,
       key: ctx.key,
     });
   }
 }
 
+type Step = (ctx: CallContext) => unknown;
+
+// The innermost step: the call's own function, carried by its context.
+const runTask: Step = (ctx) => ctx.task!(ctx);
+
 class Pipeline extends PolicyBase {
-  private readonly last: number;
+  private readonly entry: Step;
 
   constructor(private readonly policies: readonly ComposablePolicy[]) {
     super('pipeline');
-    this.last = policies.length - 1;
+    // Each step runs one member around the next, built once: a call allocates no closures.
+    let next = runTask;
+    for (let i = policies.length - 1; i >= 0; i--) {
+      const policy = policies[i]!;
+      const inner = next;
+      next = (ctx) => policy[RUN](inner, ctx);
+    }
+    this.entry = next;
   }
 
   [RUN]<T>(fn: InnerTask<T>, ctx: CallContext): T | PromiseLike<T> {
-    return this.last < 0 ? fn(ctx) : this.runFrom(0, fn, ctx);
-  }
-
-  private runFrom<T>(index: number, fn: InnerTask<T>, ctx: CallContext): T | PromiseLike<T> {
-    const policy = this.policies[index]!;
-    if (index === this.last) return policy[RUN](fn, ctx);
-    return policy[RUN]((inner) => this.runFrom(index + 1, fn, inner), ctx);
+    return this.entry(ctx.task === fn ? ctx : ctx.withTask(fn)) as T | PromiseLike<T>;
   }
 
   static of(members: readonly Policy[]): Pipeline {

@@ -56,12 +56,19 @@ export function wrap<F extends (...args: never[]) => unknown>(
   }
   type R = Awaited<ReturnType<F>>;
   const call = fn as unknown as (...args: unknown[]) => R | PromiseLike<R>;
-  if (!key && !signal) {
-    return (...args) => policy.execute((ctx) => call(...args, ctx));
-  }
-  return (...args) =>
-    policy.execute((ctx) => call(...args, ctx), {
-      key: key?.(...args),
-      signal: signal?.(...args),
-    });
+  // The Context goes in the slot after fn's declared parameters, so a call that leaves
+  // optional arguments out still hands fn its Context last: (url, init?, ctx) called as f(url).
+  const contextSlot = Math.max(fn.length - 1, 0);
+  const run = (args: unknown[], signalOf?: AbortSignal, keyOf?: string): Promise<R> => {
+    const slot = Math.max(args.length, contextSlot);
+    return policy.execute(
+      (ctx) => {
+        args[slot] = ctx;
+        return call.apply(undefined, args);
+      },
+      signalOf === undefined && keyOf === undefined ? undefined : { signal: signalOf, key: keyOf },
+    );
+  };
+  if (!key && !signal) return (...args) => run(args);
+  return (...args) => run(args, signal?.(...args), key?.(...args));
 }

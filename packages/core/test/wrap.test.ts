@@ -31,6 +31,16 @@ describe('wrap', () => {
     ]);
   });
 
+  it('hands fn its Context last even when the caller leaves optional arguments out', async () => {
+    const get = wrap(noop, (url: string, init?: { method: string }, ctx?: Context) => [
+      url,
+      init,
+      ctx?.attempt,
+    ]);
+    expect(await get('/a')).toEqual(['/a', undefined, 1]);
+    expect(await get('/b', { method: 'POST' })).toEqual(['/b', { method: 'POST' }, 1]);
+  });
+
   it('rejects when fn throws', async () => {
     const fail = wrap(noop, () => {
       throw new RangeError('bad');
