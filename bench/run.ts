@@ -3,7 +3,7 @@
  * `npm run bench -- core retry` runs the named suites only; the others keep their last figures.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import * as os from 'node:os';
 import { measure } from 'mitata';
 import { resultsPage } from './report.ts';
 import type { Case, CaseResult, Suite, SuiteResult } from './suite.ts';
