@@ -82,7 +82,7 @@ export function oneOfOption<T extends string>(
       option,
       `one of ${allowed.map((a) => `'${a}'`).join(', ')}`,
       value,
-      typeof value !== 'string',
+      typeof value === 'string',
     );
   }
   return value as T;

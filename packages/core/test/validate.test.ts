@@ -26,8 +26,9 @@ describe('option validation', () => {
     );
     expect(() => functionOption('retry', 'retryOn', 1)).toThrow(TypeError);
     expect(() => oneOfOption('x', 'jitter', 'half', ['full', 'none'])).toThrow(
-      /x: jitter must be one of 'full', 'none', got "half"/,
+      new RangeError(`x: jitter must be one of 'full', 'none', got "half"`),
     );
+    expect(() => oneOfOption('x', 'jitter', 3, ['full', 'none'])).toThrow(TypeError);
   });
 
   it('accepts every value in range, and returns it', () => {
