@@ -60,15 +60,20 @@ async function runSuite(suite: Suite): Promise<SuiteResult> {
   };
 }
 
+// A suite's id is its file name without the order prefix: suites/05b-breaker-failure.ts is
+// breaker-failure. Only the suites asked for are imported.
+const suiteId = (file: string) => file.replace(/^\d+[a-z]?-|\.ts$/g, '');
 const wanted = new Set(process.argv.slice(2));
 const suiteFiles = readdirSync(new URL('suites/', here))
   .filter((f) => f.endsWith('.ts'))
   .sort();
 for (const file of suiteFiles) {
+  if (wanted.size > 0 && !wanted.has(suiteId(file))) continue;
   const { default: suite } = (await import(new URL(`suites/${file}`, here).href)) as {
     default: Suite;
   };
-  if (wanted.size > 0 && !wanted.has(suite.id)) continue;
+  if (suite.id !== suiteId(file))
+    throw new Error(`bench: suites/${file} must have id '${suiteId(file)}', got '${suite.id}'`);
   console.log(`${suite.title} (${suite.id})`);
   const result = await runSuite(suite);
   writeFileSync(new URL(`${suite.id}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
@@ -76,7 +81,7 @@ for (const file of suiteFiles) {
 
 const order = new Map<string, number>();
 const all: SuiteResult[] = [];
-for (const file of suiteFiles) order.set(file.replace(/^\d+-|\.ts$/g, ''), order.size);
+for (const file of suiteFiles) order.set(suiteId(file), order.size);
 for (const file of readdirSync(resultsDir).filter((f) => f.endsWith('.json'))) {
   all.push(JSON.parse(readFileSync(new URL(file, resultsDir), 'utf8')) as SuiteResult);
 }

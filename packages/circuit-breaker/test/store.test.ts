@@ -1,0 +1,311 @@
+import {
+  type CircuitRecord,
+  type CircuitStore,
+  circuitBreaker,
+  consecutiveBreaker,
+  memoryCircuitStore,
+} from '@bulwark/circuit-breaker';
+import { BrokenCircuitError, isResilienceError, type PolicyEvent } from '@bulwark/core';
+import { type ManualClock, manualClock } from '@bulwark/core/testing';
+import { describe, expect, it } from 'vitest';
+import { deferred, failCalls, ok, passCalls, record, rejection } from './helpers.js';
+
+function fleet(store: CircuitStore, clock: ManualClock, size = 2, threshold = 3) {
+  return Array.from({ length: size }, () =>
+    circuitBreaker({
+      breaker: consecutiveBreaker(threshold),
+      halfOpenAfterMs: 1_000,
+      store,
+      name: 'payments',
+      clock,
+    }),
+  );
+}
+
+/** The memory store behind promises, as a network store answers. */
+function asyncStore(inner = memoryCircuitStore(), options: { watch?: boolean } = {}): CircuitStore {
+  const store: CircuitStore = {
+    read: async (name) => inner.read(name),
+    write: async (name, expected, next) => inner.write(name, expected, next),
+  };
+  if (options.watch) {
+    store.watch = (name, listener) => inner.watch!(name, (r) => queueMicrotask(() => listener(r)));
+  }
+  return store;
+}
+
+function counting(inner: CircuitStore) {
+  const calls: string[] = [];
+  const store: CircuitStore = {
+    read(name) {
+      calls.push('read');
+      return inner.read(name);
+    },
+    write(name, expected, next) {
+      calls.push(`write ${next.state}`);
+      return inner.write(name, expected, next);
+    },
+    watch: (name, listener) => inner.watch!(name, listener),
+  };
+  return { store, calls };
+}
+
+const closedAt = (version: number): CircuitRecord => ({
+  state: 'closed',
+  version,
+  entered: version,
+  since: 0,
+  consecutiveOpens: 0,
+  halfOpenAt: 0,
+  lastWaitMs: 0,
+  probes: 0,
+  successes: 0,
+  isolations: 0,
+});
+
+describe('memoryCircuitStore', () => {
+  it('has no record for a circuit never written', () => {
+    expect(memoryCircuitStore().read('x')).toBeUndefined();
+  });
+
+  it('writes only over the version it is told to expect', () => {
+    const store = memoryCircuitStore();
+    expect(store.write('x', 1, closedAt(2))).toBe(false);
+    expect(store.write('x', 0, closedAt(1))).toBe(true);
+    expect(store.write('x', 0, closedAt(1))).toBe(false);
+    expect(store.read('x')).toEqual(closedAt(1));
+    expect(store.read('y')).toBeUndefined();
+  });
+
+  it('tells watchers of each write until they unsubscribe', () => {
+    const store = memoryCircuitStore();
+    const seen: number[] = [];
+    const listener = (r: CircuitRecord) => seen.push(r.version);
+    const stop = store.watch!('x', listener);
+    store.write('x', 0, closedAt(1));
+    store.write('y', 0, closedAt(1));
+    stop();
+    store.write('x', 1, closedAt(2));
+    expect(seen).toEqual([1]);
+  });
+});
+
+describe('circuitBreaker with a shared store', () => {
+  it('shares one circuit between breakers of the same name', async () => {
+    const clock = manualClock();
+    const [a, b] = fleet(memoryCircuitStore(), clock);
+    const heard = record(b!);
+    await failCalls(a!, 3);
+    expect(b!.state).toBe('open');
+    expect(await rejection(b!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    expect(heard[0]).toMatchObject({ type: 'open', from: 'closed', remote: true });
+  });
+
+  it('keeps circuits of other names apart', async () => {
+    const clock = manualClock();
+    const store = memoryCircuitStore();
+    const a = circuitBreaker({ breaker: consecutiveBreaker(1), store, name: 'a', clock });
+    const b = circuitBreaker({ breaker: consecutiveBreaker(1), store, name: 'b', clock });
+    await failCalls(a, 1);
+    expect(b.state).toBe('closed');
+  });
+
+  it('counts calls in each breaker: failures spread over the fleet do not add up', async () => {
+    const clock = manualClock();
+    const [a, b] = fleet(memoryCircuitStore(), clock);
+    await failCalls(a!, 2);
+    await failCalls(b!, 2);
+    expect(a!.state).toBe('closed');
+  });
+
+  it('lets one probe through for the whole fleet', async () => {
+    const clock = manualClock();
+    const [a, b] = fleet(memoryCircuitStore(), clock);
+    await failCalls(a!, 3);
+    await clock.advance(1_000);
+    const probe = deferred();
+    const call = b!.execute(() => probe.promise);
+    expect(a!.state).toBe('half-open');
+    let reached = false;
+    expect(
+      await rejection(
+        a!.execute(async () => {
+          reached = true;
+        }),
+      ),
+    ).toBeInstanceOf(BrokenCircuitError);
+    expect(reached).toBe(false);
+    probe.resolve('ok');
+    await call;
+    expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
+    // The close cleared every breaker's counts.
+    await failCalls(a!, 2);
+    expect(a!.state).toBe('closed');
+  });
+
+  it('isolates and releases the whole fleet', () => {
+    const clock = manualClock();
+    const [a, b] = fleet(memoryCircuitStore(), clock);
+    const release = a!.isolate();
+    expect(b!.state).toBe('isolated');
+    b!.reset();
+    expect(a!.state).toBe('closed');
+    release(); // ended by the reset: does nothing
+    const again = b!.isolate();
+    release();
+    expect(a!.state).toBe('isolated');
+    again();
+    expect(a!.state).toBe('closed');
+  });
+
+  it('starts in the stored state', async () => {
+    const clock = manualClock();
+    const store = memoryCircuitStore();
+    const [a] = fleet(store, clock, 1);
+    await failCalls(a!, 3);
+    const [late] = fleet(store, clock, 1);
+    expect(late!.state).toBe('open');
+    expect(late!.stats().consecutiveOpens).toBe(1);
+  });
+
+  it('never touches the store for a call that passes or a failure that does not open', async () => {
+    const clock = manualClock();
+    const { store, calls } = counting(memoryCircuitStore());
+    const [a] = fleet(store, clock, 1);
+    expect(calls).toEqual(['read']);
+    await passCalls(a!, 100);
+    await failCalls(a!, 2);
+    expect(calls).toEqual(['read']);
+    await failCalls(a!, 1);
+    expect(calls).toEqual(['read', 'write open']);
+  });
+});
+
+describe('circuitBreaker with a store that answers with promises', () => {
+  it('opens once the store has taken the write', async () => {
+    const clock = manualClock();
+    const [a] = fleet(asyncStore(), clock, 1);
+    await failCalls(a!, 3);
+    await clock.flush();
+    expect(a!.state).toBe('open');
+  });
+
+  it('waits for the store before a probe runs, and admits only one', async () => {
+    const clock = manualClock();
+    const [a] = fleet(asyncStore(), clock, 1);
+    await failCalls(a!, 3);
+    await clock.flush();
+    await clock.advance(1_000);
+    let probes = 0;
+    const probe = deferred();
+    const first = a!.execute(() => {
+      probes++;
+      return probe.promise;
+    });
+    const second = a!.execute(async () => {
+      probes++;
+    });
+    expect(probes).toBe(0);
+    expect(await rejection(second)).toBeInstanceOf(BrokenCircuitError);
+    expect(probes).toBe(1);
+    probe.resolve('ok');
+    expect(await first).toBe('ok');
+    await clock.flush();
+    expect(a!.state).toBe('closed');
+  });
+
+  it('resolves a race between breakers by compare-and-set: the one that loses adopts the winner', async () => {
+    const clock = manualClock();
+    const inner = memoryCircuitStore();
+    const [a, b] = fleet(asyncStore(inner), clock); // no watch: b learns at its next write
+    await failCalls(a!, 3);
+    await clock.flush();
+    expect(b!.state).toBe('closed');
+    await failCalls(b!, 3);
+    await clock.flush();
+    expect(b!.state).toBe('open');
+    expect(inner.read('payments')).toMatchObject({
+      state: 'open',
+      version: 1,
+      consecutiveOpens: 1,
+    });
+  });
+
+  it('follows the writes of others through watch', async () => {
+    const clock = manualClock();
+    const [a, b] = fleet(asyncStore(memoryCircuitStore(), { watch: true }), clock);
+    a!.isolate();
+    await clock.flush();
+    expect(b!.state).toBe('isolated');
+  });
+
+  it('lets a caller that aborts while its probe is being claimed give the place back', async () => {
+    const clock = manualClock();
+    const [a] = fleet(asyncStore(), clock, 1);
+    await failCalls(a!, 3);
+    await clock.flush();
+    await clock.advance(1_000);
+    const controller = new AbortController();
+    const reason = new Error('bye');
+    let reached = false;
+    const call = a!.execute(
+      async () => {
+        reached = true;
+      },
+      { signal: controller.signal },
+    );
+    controller.abort(reason);
+    expect(await rejection(call)).toBe(reason);
+    await clock.flush();
+    expect(reached).toBe(false);
+    expect(a!.state).toBe('half-open');
+    await a!.execute(ok);
+    await clock.flush();
+    expect(a!.state).toBe('closed');
+  });
+});
+
+describe('circuitBreaker when the store fails', () => {
+  function broken(kind: 'throws' | 'rejects'): CircuitStore {
+    const down = new Error('store down');
+    const fail = () => {
+      if (kind === 'throws') throw down;
+      return Promise.reject(down);
+    };
+    return { read: () => undefined, write: fail };
+  }
+
+  it.each(['throws', 'rejects'] as const)(
+    'opens on its own and reports store-error when the store %s',
+    async (kind) => {
+      const clock = manualClock();
+      const [a] = fleet(broken(kind), clock, 1);
+      const events: PolicyEvent[] = record(a!);
+      await failCalls(a!, 3);
+      await clock.flush();
+      expect(a!.state).toBe('open');
+      expect(events.map((e) => e.type)).toEqual(['store-error', 'open']);
+      expect((events[0]!.error as Error).message).toBe('store down');
+    },
+  );
+
+  it('gives up after repeated conflicts, reports it, and tries again on the next failure', async () => {
+    const clock = manualClock();
+    let writes = 0;
+    const store: CircuitStore = {
+      read: () => undefined,
+      write: () => {
+        writes++;
+        return false;
+      },
+    };
+    const [a] = fleet(store, clock, 1);
+    const events = record(a!);
+    await failCalls(a!, 3);
+    expect(writes).toBe(8);
+    expect(a!.state).toBe('closed');
+    expect(isResilienceError(events[0]!.error, 'STORE_UNAVAILABLE')).toBe(true);
+    await failCalls(a!, 1);
+    expect(writes).toBe(16);
+  });
+});
