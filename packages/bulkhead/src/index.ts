@@ -1,1 +1,2 @@
-export {};
+export { type BulkheadPolicy, type BulkheadRejectReason, bulkhead } from './bulkhead.js';
+export type { BulkheadOptions } from './options.js';

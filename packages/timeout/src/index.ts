@@ -1,1 +1,2 @@
-export {};
+export type { TimeoutOptions } from './options.js';
+export { type TimeoutPolicy, timeout } from './timeout.js';
