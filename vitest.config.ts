@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@bulwark\/core\/testing$/, replacement: `${packages}core/src/testing/index.ts` },
       { find: /^@bulwark\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
       { find: /^bulwark$/, replacement: `${packages}bulwark/src/index.ts` },
+      { find: /^bulwark\/testing$/, replacement: `${packages}core/src/testing/index.ts` },
     ],
   },
   test: {
