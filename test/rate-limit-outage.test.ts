@@ -71,7 +71,7 @@ describe('rate limits while Redis is away', () => {
     expect(store.available).toBe(false);
     expect(storeEvents[0]).toMatchObject({ type: 'store-error', key: 'k', onStoreError: 'local' });
     expect(policyEvents).toContainEqual(
-      expect.objectContaining({ policy: 'rateLimit', type: 'store-error', key: 'k' }),
+      expect.objectContaining({ policy: 'rate-limit', type: 'store-error', key: 'k' }),
     );
 
     await server.start(); // same port, empty, no scripts loaded: NOSCRIPT, then EVAL
@@ -80,7 +80,7 @@ describe('rate limits while Redis is away', () => {
       return store.available;
     });
     expect(storeEvents.at(-1)).toMatchObject({ type: 'store-recovered' });
-    expect(policyEvents.at(-1)).toMatchObject({ policy: 'rateLimit', type: 'store-recovered' });
+    expect(policyEvents.at(-1)).toMatchObject({ policy: 'rate-limit', type: 'store-recovered' });
     // Redis came back empty: its bucket for k is full, and the take lands there.
     expect((await limiter.take('k')).allowed).toBe(true);
     expect(await redisCli(server.port, 'exists', `${prefix}{k}`)).toBe('1');

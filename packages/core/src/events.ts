@@ -12,6 +12,9 @@ export class EventHub {
   private readonly parents: EventHub[] = [];
   private readonly children: EventHub[] = [];
 
+  /** @param onListening told when `listening` turns true or false, e.g. to subscribe to a store only while heard */
+  constructor(private readonly onListening?: (listening: boolean) => void) {}
+
   listen(listener: PolicyListener): () => void {
     if (typeof listener !== 'function') {
       throw new TypeError(`on: listener must be a function, got ${typeof listener}`);
@@ -68,6 +71,7 @@ export class EventHub {
     const listening = this.listeners.length > 0 || this.parents.some((p) => p.listening);
     if (listening === this.listening) return;
     this.listening = listening;
+    this.onListening?.(listening);
     for (const child of this.children) child.refresh();
   }
 }

@@ -17,7 +17,7 @@ import {
  * policy implements `[RUN]`, which runs `fn` inside an existing call's context.
  */
 export abstract class PolicyBase implements ComposablePolicy {
-  readonly [EVENTS] = new EventHub();
+  readonly [EVENTS] = new EventHub((listening) => this.listeningChanged(listening));
 
   /** The `policy` field of this policy's events. */
   constructor(readonly name: string) {}
@@ -42,6 +42,12 @@ export abstract class PolicyBase implements ComposablePolicy {
     const event: PolicyEvent = { ...detail, policy: this.name, type };
     this[EVENTS].emit(event);
   }
+
+  /**
+   * Called when the first listener (here or on a pipeline around this policy) arrives and when
+   * the last one leaves: a policy that relays a shared store's events subscribes only meanwhile.
+   */
+  protected listeningChanged(_listening: boolean): void {}
 
   /** True when some listener will hear this policy's events. */
   protected get listening(): boolean {

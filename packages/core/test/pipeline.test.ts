@@ -115,3 +115,23 @@ describe('pipeline', () => {
     expect(((await uncaught) as Error).message).toBe('listener bug');
   });
 });
+
+describe('listeningChanged', () => {
+  class Watched extends Recorder {
+    changes: boolean[] = [];
+    protected override listeningChanged(listening: boolean): void {
+      this.changes.push(listening);
+    }
+  }
+
+  it('tells a policy when its first listener arrives and its last leaves, through pipelines', () => {
+    const watched = new Watched('w');
+    const outer = pipeline(pipeline(watched));
+    const stopOuter = outer.on(() => {});
+    const stopOwn = watched.on(() => {});
+    stopOuter();
+    expect(watched.changes).toEqual([true]);
+    stopOwn();
+    expect(watched.changes).toEqual([true, false]);
+  });
+});

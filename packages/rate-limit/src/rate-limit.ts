@@ -21,17 +21,24 @@ class RateLimitPolicy extends PolicyBase {
   private readonly clock: Clock;
 
   constructor(options: RateLimitOptions) {
-    super('rateLimit');
+    super('rate-limit');
     const { limiter, key, cost, maxWaitMs, clock } = validateRateLimit(options);
     this.limiter = limiter;
     this.keyOf = key;
     this.cost = cost;
     this.maxWaitMs = maxWaitMs;
     this.clock = clock;
-    // Build the policy once and reuse it: each one listens to its limiter's store for good.
-    limiter.on?.((event) => {
-      if (this.listening) this.emit(event.type, event);
-    });
+  }
+
+  private unsubscribe: (() => void) | undefined;
+
+  // The store's events are relayed only while someone listens, so a policy built per request
+  // over a shared store leaves no subscription behind.
+  protected override listeningChanged(listening: boolean): void {
+    this.unsubscribe?.();
+    this.unsubscribe = listening
+      ? this.limiter.on?.((event) => this.emit(event.type, event))
+      : undefined;
   }
 
   [RUN]<T>(fn: InnerTask<T>, ctx: CallContext): Promise<T> {

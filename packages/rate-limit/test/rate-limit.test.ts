@@ -1,4 +1,4 @@
-import { isResilienceError, type PolicyEvent, RateLimitedError } from '@bulwark/core';
+import { isResilienceError, type PolicyEvent, pipeline, RateLimitedError } from '@bulwark/core';
 import { manualClock } from '@bulwark/core/testing';
 import {
   type Decision,
@@ -249,7 +249,7 @@ describe('rateLimit', () => {
     await policy.execute(() => 1, { key: 'a' });
     await policy.execute(() => 1, { key: 'a' }).catch(() => {});
     expect(events).toEqual([
-      { policy: 'rateLimit', type: 'rejected', key: 'a', cost: 1, retryAfterMs: 100 },
+      { policy: 'rate-limit', type: 'rejected', key: 'a', cost: 1, retryAfterMs: 100 },
     ]);
   });
 
@@ -263,7 +263,7 @@ describe('rateLimit', () => {
     await call;
     expect(events).toEqual([
       {
-        policy: 'rateLimit',
+        policy: 'rate-limit',
         type: 'delayed',
         key: 'a',
         cost: 1,
@@ -278,7 +278,7 @@ describe('rateLimit', () => {
     await clock.advance(100);
     await Promise.all(calls);
     expect(leakyEvents).toEqual([
-      { policy: 'rateLimit', type: 'delayed', key: 'q', cost: 1, waitMs: 100, waitingFor: 'slot' },
+      { policy: 'rate-limit', type: 'delayed', key: 'q', cost: 1, waitMs: 100, waitingFor: 'slot' },
     ]);
   });
 
@@ -296,7 +296,7 @@ describe('rateLimit', () => {
     const error = new Error('Redis did not answer');
     listener?.({ type: 'store-error', error, key: 'a', onStoreError: 'local' });
     expect(events).toEqual([
-      { policy: 'rateLimit', type: 'store-error', error, key: 'a', onStoreError: 'local' },
+      { policy: 'rate-limit', type: 'store-error', error, key: 'a', onStoreError: 'local' },
     ]);
   });
 
@@ -321,5 +321,31 @@ describe('rateLimit', () => {
         { key: 'a' },
       ),
     ).rejects.toBe(failure);
+  });
+});
+
+describe('store subscription', () => {
+  it('subscribes to the store only while someone listens to the policy', () => {
+    let subscribed = 0;
+    const store = {
+      take: () => ({ allowed: true }) as never,
+      on: () => {
+        subscribed++;
+        return () => {
+          subscribed--;
+        };
+      },
+    };
+    const limiter = { take: async () => ({}) as never, on: store.on };
+    const policy = rateLimit({ limiter: limiter as never });
+    expect(subscribed).toBe(0);
+    const outer = pipeline(policy);
+    const stopA = outer.on(() => {});
+    const stopB = policy.on(() => {});
+    expect(subscribed).toBe(1);
+    stopA();
+    expect(subscribed).toBe(1);
+    stopB();
+    expect(subscribed).toBe(0);
   });
 });
