@@ -1,5 +1,4 @@
-import type { Clock } from '@bulwark/core';
-import { sleep } from './sleep.js';
+import { type Clock, sleep } from '@bulwark/core';
 import type { CacheEntry, CacheStore } from './store.js';
 
 /** What a cross-process fill needs from the policy that runs it. */

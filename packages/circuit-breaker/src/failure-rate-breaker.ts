@@ -1,5 +1,6 @@
 import {
   integerOption,
+  invalidOption,
   nonNegativeOption,
   objectOption,
   positiveOption,
@@ -7,7 +8,7 @@ import {
 } from '@bulwark/core';
 import type { Breaker, BreakerCounts } from './breaker.js';
 import { CountWindow } from './count-window.js';
-import { invalid } from './invalid.js';
+
 import type { OutcomeWindow } from './outcome-window.js';
 import { TimeWindow } from './time-window.js';
 
@@ -81,7 +82,7 @@ export function failureRateBreaker(options: FailureRateBreakerOptions): Breaker 
   let slowCallRateThreshold = Number.POSITIVE_INFINITY;
   if (options.slowCallRateThreshold !== undefined) {
     if (options.slowCallMs === undefined) {
-      invalid(WHERE, 'slowCallMs', 'set when slowCallRateThreshold is', undefined, false);
+      invalidOption(WHERE, 'slowCallMs', 'set when slowCallRateThreshold is', undefined, false);
     }
     slowCallRateThreshold = ratioOption(
       WHERE,
@@ -96,7 +97,7 @@ export function failureRateBreaker(options: FailureRateBreakerOptions): Breaker 
   const spec = objectOption(WHERE, 'window', options.window) as Record<string, unknown>;
   const byCalls = spec.calls !== undefined;
   if (byCalls === (spec.ms !== undefined) || (byCalls && spec.buckets !== undefined)) {
-    invalid(WHERE, 'window', '{ calls } or { ms, buckets? }', spec, false);
+    invalidOption(WHERE, 'window', '{ calls } or { ms, buckets? }', spec, false);
   }
   let window: OutcomeWindow;
   let timing: Breaker['timing'];

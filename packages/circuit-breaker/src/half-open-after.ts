@@ -1,5 +1,4 @@
-import { nonNegativeOption, positiveOption } from '@bulwark/core';
-import { invalid } from './invalid.js';
+import { invalidOption, nonNegativeOption, positiveOption } from '@bulwark/core';
 
 /** The shape of `exponential()`'s options, without jitter: the wait doubles with each open. */
 export interface HalfOpenBackoff {
@@ -36,7 +35,7 @@ export function halfOpenWait(value: HalfOpenAfter | undefined): Wait {
   }
   if (typeof value === 'function') return checkedFunction(value);
   if (typeof value !== 'object' || value === null) {
-    invalid(
+    invalidOption(
       WHERE,
       'halfOpenAfterMs',
       'a number, a function or { initialMs, maxMs, factor }',
@@ -56,8 +55,9 @@ export function halfOpenWait(value: HalfOpenAfter | undefined): Wait {
   );
   const factor = positiveOption(WHERE, 'halfOpenAfterMs.factor', value.factor ?? 2);
   if (maxMs < initialMs)
-    invalid(WHERE, 'halfOpenAfterMs.maxMs', `>= initialMs (${initialMs})`, maxMs, true);
-  if (factor < 1) invalid(WHERE, 'halfOpenAfterMs.factor', 'a finite number >= 1', factor, true);
+    invalidOption(WHERE, 'halfOpenAfterMs.maxMs', `>= initialMs (${initialMs})`, maxMs, true);
+  if (factor < 1)
+    invalidOption(WHERE, 'halfOpenAfterMs.factor', 'a finite number >= 1', factor, true);
   return (opens) => Math.min(maxMs, initialMs * factor ** (opens - 1));
 }
 
@@ -69,7 +69,13 @@ function isWait(ms: unknown): ms is number {
 function checkedFunction(fn: Wait): Wait {
   const first = fn(1, 0);
   if (!isWait(first)) {
-    invalid(WHERE, 'halfOpenAfterMs(1)', 'a finite number >= 0', first, typeof first === 'number');
+    invalidOption(
+      WHERE,
+      'halfOpenAfterMs(1)',
+      'a finite number >= 0',
+      first,
+      typeof first === 'number',
+    );
   }
   return (opens, previousMs) => {
     let ms: unknown;

@@ -3,12 +3,13 @@ import {
   clockOption,
   functionOption,
   integerOption,
+  invalidOption,
   objectOption,
   realClock,
 } from '@bulwark/core';
 import { type Breaker, isBreaker } from './breaker.js';
 import { type HalfOpenAfter, halfOpenWait } from './half-open-after.js';
-import { invalid } from './invalid.js';
+
 import type { CircuitStore } from './store.js';
 
 export interface CircuitBreakerOptions {
@@ -43,7 +44,7 @@ const BREAKER = 'a breaker strategy such as consecutiveBreaker(5) or failureRate
 
 export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
   objectOption(WHERE, 'options', options);
-  if (!isBreaker(options.breaker)) invalid(WHERE, 'breaker', BREAKER, options.breaker, false);
+  if (!isBreaker(options.breaker)) invalidOption(WHERE, 'breaker', BREAKER, options.breaker, false);
   const store = options.store;
   if (
     store !== undefined &&
@@ -51,15 +52,15 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
       typeof store.write !== 'function' ||
       (store.watch !== undefined && typeof store.watch !== 'function'))
   ) {
-    invalid(WHERE, 'store', 'a CircuitStore with read() and write()', store, false);
+    invalidOption(WHERE, 'store', 'a CircuitStore with read() and write()', store, false);
   }
   const name = options.name;
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
-    invalid(WHERE, 'name', 'a non-empty string', name, typeof name === 'string');
+    invalidOption(WHERE, 'name', 'a non-empty string', name, typeof name === 'string');
   }
   // Two breakers that share a store share every circuit of the same name.
   if (store !== undefined && name === undefined) {
-    invalid(WHERE, 'name', 'set when a store is given (it keys the circuit)', name, false);
+    invalidOption(WHERE, 'name', 'set when a store is given (it keys the circuit)', name, false);
   }
   return {
     breaker: options.breaker,

@@ -35,10 +35,13 @@ export {
   type Task,
 } from './policy.js';
 export { PolicyBase } from './policy-base.js';
+export { sleep } from './sleep.js';
 export {
+  atLeastOption,
   clockOption,
   functionOption,
   integerOption,
+  invalidOption,
   nonNegativeOption,
   objectOption,
   oneOfOption,

@@ -16,7 +16,12 @@ function show(value: unknown): string {
   return String(value);
 }
 
-function fail(
+/**
+ * Throws `where: option must be <expected>, got <value>`: a RangeError when the value has the
+ * right type but is out of range (`range`), a TypeError otherwise. For the checks the validators
+ * below do not cover.
+ */
+export function invalidOption(
   where: string,
   option: string,
   expected: string,
@@ -28,8 +33,8 @@ function fail(
 }
 
 function number(where: string, option: string, value: unknown, expected: string): number {
-  if (typeof value !== 'number') fail(where, option, expected, value, false);
-  if (Number.isNaN(value)) fail(where, option, expected, value, true);
+  if (typeof value !== 'number') invalidOption(where, option, expected, value, false);
+  if (Number.isNaN(value)) invalidOption(where, option, expected, value, true);
   return value;
 }
 
@@ -37,7 +42,15 @@ function number(where: string, option: string, value: unknown, expected: string)
 export function integerOption(where: string, option: string, value: unknown, min = 1): number {
   const expected = `an integer >= ${min}`;
   const n = number(where, option, value, expected);
-  if (!Number.isInteger(n) || n < min) fail(where, option, expected, value, true);
+  if (!Number.isInteger(n) || n < min) invalidOption(where, option, expected, value, true);
+  return n;
+}
+
+/** A finite number >= min. */
+export function atLeastOption(where: string, option: string, value: unknown, min: number): number {
+  const expected = `a finite number >= ${min}`;
+  const n = number(where, option, value, expected);
+  if (!Number.isFinite(n) || n < min) invalidOption(where, option, expected, value, true);
   return n;
 }
 
@@ -45,7 +58,7 @@ export function integerOption(where: string, option: string, value: unknown, min
 export function positiveOption(where: string, option: string, value: unknown): number {
   const expected = 'a finite number > 0';
   const n = number(where, option, value, expected);
-  if (!Number.isFinite(n) || n <= 0) fail(where, option, expected, value, true);
+  if (!Number.isFinite(n) || n <= 0) invalidOption(where, option, expected, value, true);
   return n;
 }
 
@@ -53,7 +66,7 @@ export function positiveOption(where: string, option: string, value: unknown): n
 export function nonNegativeOption(where: string, option: string, value: unknown): number {
   const expected = 'a finite number >= 0';
   const n = number(where, option, value, expected);
-  if (!Number.isFinite(n) || n < 0) fail(where, option, expected, value, true);
+  if (!Number.isFinite(n) || n < 0) invalidOption(where, option, expected, value, true);
   return n;
 }
 
@@ -61,12 +74,12 @@ export function nonNegativeOption(where: string, option: string, value: unknown)
 export function ratioOption(where: string, option: string, value: unknown): number {
   const expected = 'a number in (0, 1]';
   const n = number(where, option, value, expected);
-  if (!(n > 0 && n <= 1)) fail(where, option, expected, value, true);
+  if (!(n > 0 && n <= 1)) invalidOption(where, option, expected, value, true);
   return n;
 }
 
 export function functionOption<F>(where: string, option: string, value: F): F {
-  if (typeof value !== 'function') fail(where, option, 'a function', value, false);
+  if (typeof value !== 'function') invalidOption(where, option, 'a function', value, false);
   return value;
 }
 
@@ -77,7 +90,7 @@ export function oneOfOption<T extends string>(
   allowed: readonly T[],
 ): T {
   if (!allowed.includes(value as T)) {
-    fail(
+    invalidOption(
       where,
       option,
       `one of ${allowed.map((a) => `'${a}'`).join(', ')}`,
@@ -93,7 +106,8 @@ export function objectOption<T extends object>(
   option: string,
   value: T | undefined | null,
 ): T {
-  if (typeof value !== 'object' || value === null) fail(where, option, 'an object', value, false);
+  if (typeof value !== 'object' || value === null)
+    invalidOption(where, option, 'an object', value, false);
   return value;
 }
 
@@ -103,7 +117,7 @@ export function clockOption<C extends { now(): number; setTimer(...args: never[]
   value: C,
 ): C {
   if (typeof value?.now !== 'function' || typeof value?.setTimer !== 'function') {
-    fail(where, 'clock', 'an object with now() and setTimer()', value, false);
+    invalidOption(where, 'clock', 'an object with now() and setTimer()', value, false);
   }
   return value;
 }

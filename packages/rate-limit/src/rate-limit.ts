@@ -7,11 +7,11 @@ import {
   PolicyBase,
   RateLimitedError,
   RUN,
+  sleep,
 } from '@bulwark/core';
 import { describe } from './bucket-limiter.js';
 import type { Decision, RateLimiter } from './decision.js';
 import { type RateLimitOptions, validateRateLimit } from './options.js';
-import { wait } from './wait.js';
 
 class RateLimitPolicy extends PolicyBase {
   private readonly limiter: RateLimiter;
@@ -84,13 +84,13 @@ class RateLimitPolicy extends PolicyBase {
       }
       if (this.listening)
         this.emit('delayed', { key, cost, waitMs: retryAfterMs, waitingFor: 'tokens' });
-      await wait(this.clock, retryAfterMs, ctx);
+      await sleep(this.clock, retryAfterMs, ctx.scope);
       decision = await this.limiter.take(key, cost);
     }
     if (decision.waitMs > 0) {
       if (this.listening)
         this.emit('delayed', { key, cost, waitMs: decision.waitMs, waitingFor: 'slot' });
-      await wait(this.clock, decision.waitMs, ctx);
+      await sleep(this.clock, decision.waitMs, ctx.scope);
     }
     return fn(ctx);
   }

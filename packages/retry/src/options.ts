@@ -1,4 +1,5 @@
 import {
+  atLeastOption,
   type Clock,
   type Context,
   clockOption,
@@ -6,6 +7,7 @@ import {
   integerOption,
   nonNegativeOption,
   objectOption,
+  oneOfOption,
   positiveOption,
   ratioOption,
   realClock,
@@ -113,25 +115,6 @@ function optionsObject<T extends object>(where: string, options: T | undefined):
   return objectOption(where, 'options', options);
 }
 
-const show = (value: unknown) =>
-  typeof value === 'string' ? JSON.stringify(value) : String(value);
-
-/** A finite number >= min, in the core validators' wording. */
-function atLeastOption(where: string, option: string, value: unknown, min: number): number {
-  const message = `${where}: ${option} must be a finite number >= ${min}, got ${show(value)}`;
-  if (typeof value !== 'number') throw new TypeError(message);
-  if (!(Number.isFinite(value) && value >= min)) throw new RangeError(message);
-  return value;
-}
-
-// Not core's oneOfOption: it throws TypeError for an unknown string and RangeError for a
-// non-string, the other way round from every other validator.
-function jitterOption(value: unknown): Jitter {
-  if (jitters.includes(value as Jitter)) return value as Jitter;
-  const message = `exponential: jitter must be one of ${jitters.map((j) => `'${j}'`).join(', ')}, got ${show(value)}`;
-  throw typeof value === 'string' ? new RangeError(message) : new TypeError(message);
-}
-
 function budgetOption(value: unknown): RetryBudgetLike {
   const budget = value as Partial<RetryBudgetLike> | null;
   if (
@@ -183,7 +166,7 @@ export function resolveExponentialOptions(
     initialMs,
     maxMs,
     factor: atLeastOption('exponential', 'factor', o.factor ?? 2, 1),
-    jitter: jitterOption(o.jitter ?? 'full'),
+    jitter: oneOfOption('exponential', 'jitter', o.jitter ?? 'full', jitters),
     random:
       o.random === undefined ? Math.random : functionOption('exponential', 'random', o.random),
   };

@@ -7,6 +7,7 @@ import {
   type Policy,
   PolicyBase,
   RUN,
+  sleep,
 } from '@bulwark/core';
 import { exponential } from './backoff.js';
 import {
@@ -15,7 +16,6 @@ import {
   type RetryOptions,
   resolveRetryOptions,
 } from './options.js';
-import { sleep } from './sleep.js';
 
 /** The error's `retryAfterMs` (BrokenCircuitError, RateLimitedError...) if finite and > 0, else 0. */
 function retryAfterOf(error: unknown): number {

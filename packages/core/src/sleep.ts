@@ -1,10 +1,12 @@
-import type { AbortScope, Clock } from '@bulwark/core';
+import type { Clock } from './clock.js';
+import type { AbortScope } from './context.js';
 
 /**
- * Waits `ms` on the clock with a 'call' timer (a pending retry keeps the process alive). If the
- * scope aborts first, rejects with its reason and drops the timer and the listener at once.
+ * Waits `ms` on the clock for a pending call: a 'call' timer, so the process stays up while the
+ * call waits. If `scope` aborts first, rejects with its reason and drops the timer and the
+ * listener at once, so nothing outlives the wait.
  */
-export function sleep(clock: Clock, ms: number, scope: AbortScope | undefined): Promise<void> {
+export function sleep(clock: Clock, ms: number, scope?: AbortScope): Promise<void> {
   if (scope === undefined) {
     return new Promise((resolve) => {
       clock.setTimer(resolve, ms, 'call');
