@@ -105,6 +105,9 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       storeFailed: (error) => {
         if (this.listening) this.emit('store-error', { error });
       },
+      storeRecovered: (downMs) => {
+        if (this.listening) this.emit('store-recovered', { downMs });
+      },
     });
   }
 

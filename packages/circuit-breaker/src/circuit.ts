@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { isPromiseLike, StoreUnavailableError } from '@bulwark/core';
 import { type Change, type CircuitRecord, initialRecord } from './record.js';
-import type { CircuitStore } from './store.js';
+import type { CircuitListener, CircuitStatusListener, CircuitStore } from './store.js';
 
 export interface CircuitEvents {
   /** The record entered another state, or another stretch of the same one (a reset). */
   changed(previous: CircuitRecord, next: CircuitRecord, remote: boolean): void;
   storeFailed(error: unknown): void;
+  /** The store answered again after it failed. */
+  storeRecovered(downMs: number): void;
 }
 
 // Compare-and-set conflicts in a row before a transition gives up; each one means another
@@ -24,8 +27,13 @@ export class Circuit {
   // The record this breaker is writing: a synchronous store may hand it back through watch.
   private writing: CircuitRecord | undefined;
   private readonly queue: Array<() => void> = [];
-  // Held here because the memory store holds its watchers weakly.
-  private readonly follow: (record: CircuitRecord) => void;
+  // Held here because stores hold their watchers weakly.
+  private readonly follow: CircuitListener;
+  private readonly status: CircuitStatusListener;
+  /** Names this breaker's writes: a store's echo of one is not another breaker's change. */
+  private readonly writer = randomUUID();
+  /** When the store failed, until it answers again: one store-error per outage. */
+  private failedAt: number | undefined;
 
   constructor(
     private readonly store: CircuitStore,
@@ -34,11 +42,15 @@ export class Circuit {
     private readonly events: CircuitEvents,
   ) {
     this.record = initialRecord(now());
-    this.follow = (record) => {
+    this.follow = (record, writer) => {
       if (record !== this.writing && record.version >= this.record.version)
-        this.adopt(record, true);
+        this.adopt(record, writer !== this.writer);
     };
-    store.watch?.(name, this.follow);
+    this.status = (status) => {
+      if (status.available) this.resync();
+      else this.failed(status.error);
+    };
+    store.watch?.(name, this.follow, this.status);
     this.busy = true;
     this.refresh(() => this.finish(true));
   }
@@ -57,6 +69,20 @@ export class Circuit {
     });
   }
 
+  /**
+   * Reads the stored record and adopts it whatever its version: after an outage the store's
+   * state wins over what this breaker did alone (its writes never reached the store).
+   */
+  resync(): void {
+    const run = () => void this.refresh(() => this.finish(true));
+    if (this.busy) {
+      this.queue.push(run);
+      return;
+    }
+    this.busy = true;
+    run();
+  }
+
   private attempt(change: Change, tries: number): boolean | Promise<boolean> {
     const base = this.record;
     const next = change(base);
@@ -64,13 +90,14 @@ export class Circuit {
     let written: boolean | PromiseLike<boolean>;
     try {
       this.writing = next;
-      written = this.store.write(this.name, base.version, next);
+      written = this.store.write(this.name, base.version, next, this.writer);
     } catch (error) {
       return this.finish(this.degrade(next, error));
     } finally {
       this.writing = undefined;
     }
     const settle = (ok: boolean): boolean | Promise<boolean> => {
+      this.answered();
       if (ok === true) {
         // A breaker told of this write may already have written a newer record on top of it.
         if (next.version > this.record.version) this.adopt(next, false);
@@ -93,6 +120,7 @@ export class Circuit {
   /** Adopts the stored record, then goes on. */
   private refresh(then: () => boolean | Promise<boolean>): boolean | Promise<boolean> {
     const adoptStored = (stored: CircuitRecord | undefined) => {
+      this.answered();
       // A record the store lost (flushed, expired) is a closed circuit at version 0.
       this.adopt(stored ?? initialRecord(this.now()), true);
       return then();
@@ -101,21 +129,34 @@ export class Circuit {
     try {
       read = this.store.read(this.name);
     } catch (error) {
-      this.events.storeFailed(error);
+      this.failed(error);
       return this.finish(false);
     }
     if (!isPromiseLike(read)) return adoptStored(read);
     return Promise.resolve(read).then(adoptStored, (error: unknown) => {
-      this.events.storeFailed(error);
+      this.failed(error);
       return this.finish(false);
     });
   }
 
   /** The store failed: this breaker applies the change on its own, so it still protects its calls. */
   private degrade(next: CircuitRecord, error: unknown): boolean {
-    this.events.storeFailed(error);
+    this.failed(error);
     this.adopt(next, false);
     return true;
+  }
+
+  private failed(error: unknown): void {
+    if (this.failedAt !== undefined) return;
+    this.failedAt = this.now();
+    this.events.storeFailed(error);
+  }
+
+  private answered(): void {
+    const failedAt = this.failedAt;
+    if (failedAt === undefined) return;
+    this.failedAt = undefined;
+    this.events.storeRecovered(Math.max(0, this.now() - failedAt));
   }
 
   private finish(result: boolean): boolean {

@@ -5,4 +5,10 @@ export { type FailureRateBreakerOptions, failureRateBreaker } from './failure-ra
 export type { HalfOpenAfter, HalfOpenBackoff } from './half-open-after.js';
 export type { CircuitBreakerOptions } from './options.js';
 export type { CircuitRecord, CircuitState } from './record.js';
-export { type CircuitStore, memoryCircuitStore } from './store.js';
+export {
+  type CircuitListener,
+  type CircuitStatusListener,
+  type CircuitStore,
+  type CircuitStoreStatus,
+  memoryCircuitStore,
+} from './store.js';

@@ -24,6 +24,13 @@ export interface CircuitRecord {
   readonly successes: number;
   /** Isolated: `isolate()` holds not yet released. */
   readonly isolations: number;
+  /**
+   * Half-open, set by a networked store (a lease on the probes, so a fleet is not stuck if the
+   * process probing dies): the clock time from which the running probes are presumed lost and a
+   * call may probe again, in a new stretch of half-open. Absent: probes hold their places until
+   * they settle. Records a breaker builds carry none; the store adds it when it stores them.
+   */
+  readonly probeLeaseUntil?: number;
 }
 
 /** A change to a record, or undefined when it no longer applies to the record it is given. */
@@ -51,11 +58,21 @@ function enter(
   fields: Partial<CircuitRecord>,
 ): CircuitRecord {
   const version = r.version + 1;
-  return { ...r, probes: 0, successes: 0, ...fields, state, version, entered: version, since: now };
+  return {
+    ...r,
+    probes: 0,
+    successes: 0,
+    ...fields,
+    state,
+    version,
+    entered: version,
+    since: now,
+    probeLeaseUntil: undefined,
+  };
 }
 
 function update(r: CircuitRecord, fields: Partial<CircuitRecord>): CircuitRecord {
-  return { ...r, ...fields, version: r.version + 1 };
+  return { ...r, ...fields, version: r.version + 1, probeLeaseUntil: undefined };
 }
 
 export function opened(r: CircuitRecord, now: number, waitMs: number): CircuitRecord {
@@ -75,7 +92,10 @@ export function closed(r: CircuitRecord, now: number): CircuitRecord {
   });
 }
 
-/** Admits one more probe: the first one turns an open circuit whose wait is over half-open. */
+/**
+ * Admits one more probe: the first one turns an open circuit whose wait is over half-open; a
+ * half-open circuit whose probes' lease ran out starts over with this one.
+ */
 export function claimProbe(
   r: CircuitRecord,
   now: number,
@@ -84,8 +104,11 @@ export function claimProbe(
   if (r.state === 'open') {
     return now >= r.halfOpenAt ? enter(r, 'half-open', now, { probes: 1 }) : undefined;
   }
-  if (r.state === 'half-open' && r.probes + r.successes < maxProbes) {
-    return update(r, { probes: r.probes + 1 });
+  if (r.state !== 'half-open') return undefined;
+  if (r.probes + r.successes < maxProbes) return update(r, { probes: r.probes + 1 });
+  // The probes' lease ran out: a new stretch of half-open, so their late outcomes count for nothing.
+  if (r.probeLeaseUntil !== undefined && now >= r.probeLeaseUntil) {
+    return enter(r, 'half-open', now, { probes: 1 });
   }
   return undefined;
 }

@@ -12,16 +12,35 @@ export interface CircuitStore {
   /**
    * Compare-and-set: stores `next` only if the stored record's version is still `expectedVersion`
    * (0 for a circuit never written). True when it did; false when another writer came first.
+   * `writer` names the breaker writing; a store that watches hands it back with the record.
    */
-  write(name: string, expectedVersion: number, next: CircuitRecord): boolean | PromiseLike<boolean>;
+  write(
+    name: string,
+    expectedVersion: number,
+    next: CircuitRecord,
+    writer?: string,
+  ): boolean | PromiseLike<boolean>;
   /**
-   * Optional: calls `listener` with the records other breakers write, so this one follows them
-   * at once; without it a breaker learns of them at its next transition. Returns the unsubscribe.
+   * Optional: calls `listener` with the records written (with the `writer` given to `write`, so
+   * a breaker tells its own writes from others'), so a breaker follows them at once; without it
+   * a breaker learns of them at its next transition. A networked store also calls `onStatus` when
+   * it loses its server and when it has it back (the breaker then reads the record again).
+   * Returns the unsubscribe.
    */
-  watch?(name: string, listener: (record: CircuitRecord) => void): () => void;
+  watch?(name: string, listener: CircuitListener, onStatus?: CircuitStatusListener): () => void;
 }
 
-type Listener = (record: CircuitRecord) => void;
+export type CircuitListener = (record: CircuitRecord, writer?: string) => void;
+
+/**
+ * `available: false`: the store lost its server; breakers go on alone. `available: true`: it is
+ * back, and what a breaker holds may be stale: it reads the stored record and adopts it.
+ */
+export type CircuitStoreStatus = { available: false; error: unknown } | { available: true };
+
+export type CircuitStatusListener = (status: CircuitStoreStatus) => void;
+
+type Listener = CircuitListener;
 
 /**
  * Circuits shared by the breakers of one process. Every breaker without a `store` gets one of
@@ -31,22 +50,22 @@ export function memoryCircuitStore(): CircuitStore {
   const records = new Map<string, CircuitRecord>();
   const watchers = new Map<string, Set<WeakRef<Listener>>>();
 
-  const notify = (name: string, record: CircuitRecord) => {
+  const notify = (name: string, record: CircuitRecord, writer: string | undefined) => {
     const refs = watchers.get(name);
     if (refs === undefined) return;
     for (const ref of [...refs]) {
       const listener = ref.deref();
       if (listener === undefined) refs.delete(ref);
-      else listener(record);
+      else listener(record, writer);
     }
   };
 
   return {
     read: (name) => records.get(name),
-    write(name, expectedVersion, next) {
+    write(name, expectedVersion, next, writer) {
       if ((records.get(name)?.version ?? 0) !== expectedVersion) return false;
       records.set(name, next);
-      notify(name, next);
+      notify(name, next, writer);
       return true;
     },
     watch(name, listener) {

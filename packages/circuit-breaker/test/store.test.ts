@@ -1,5 +1,6 @@
 import {
   type CircuitRecord,
+  type CircuitStatusListener,
   type CircuitStore,
   circuitBreaker,
   consecutiveBreaker,
@@ -8,7 +9,7 @@ import {
 import { BrokenCircuitError, isResilienceError, type PolicyEvent } from '@bulwark/core';
 import { type ManualClock, manualClock } from '@bulwark/core/testing';
 import { describe, expect, it } from 'vitest';
-import { deferred, failCalls, ok, passCalls, record, rejection } from './helpers.js';
+import { deferred, failCalls, ok, passCalls, record, rejection, types } from './helpers.js';
 
 function fleet(store: CircuitStore, clock: ManualClock, size = 2, threshold = 3) {
   return Array.from({ length: size }, () =>
@@ -307,5 +308,242 @@ describe('circuitBreaker when the store fails', () => {
     expect(isResilienceError(events[0]!.error, 'STORE_UNAVAILABLE')).toBe(true);
     await failCalls(a!, 1);
     expect(writes).toBe(16);
+  });
+});
+
+/** A networked store as the breaker sees it: async answers, echoes, outages, status reports. */
+function fleetStore() {
+  const inner = memoryCircuitStore();
+  const statuses = new Set<CircuitStatusListener>();
+  const writers: Array<string | undefined> = [];
+  let down = false;
+  const unavailable = new Error('server gone');
+  const store: CircuitStore = {
+    read: async (name) => {
+      if (down) throw unavailable;
+      return inner.read(name);
+    },
+    write: async (name, expected, next, writer) => {
+      if (down) throw unavailable;
+      writers.push(writer);
+      return inner.write(name, expected, next, writer);
+    },
+    watch(name, listener, onStatus) {
+      // The echo of a write comes back before the write's own answer, as pub/sub may.
+      const stop = inner.watch!(name, (record, writer) => listener({ ...record }, writer));
+      if (onStatus) statuses.add(onStatus);
+      return stop;
+    },
+  };
+  return {
+    store,
+    inner,
+    writers,
+    goDown() {
+      down = true;
+      for (const s of statuses) s({ available: false, error: unavailable });
+    },
+    comeBack() {
+      down = false;
+      for (const s of statuses) s({ available: true });
+    },
+    /** The server answers again, but says nothing (a store without status reports). */
+    answerAgain() {
+      down = false;
+    },
+  };
+}
+
+describe('circuitBreaker following a networked store', () => {
+  it('hands each write its breaker id, which the memory store passes to watchers', async () => {
+    const store = memoryCircuitStore();
+    const heard: Array<string | undefined> = [];
+    const listener = (_: CircuitRecord, writer?: string) => heard.push(writer);
+    store.watch!('x', listener);
+    store.write('x', 0, closedAt(1), 'w1');
+    expect(heard).toEqual(['w1']);
+    const clock = manualClock();
+    const s = fleetStore();
+    const [a, b] = fleet(s.store, clock);
+    a!.isolate();
+    b!.isolate();
+    await clock.flush();
+    expect(new Set(s.writers).size).toBe(2);
+    expect(s.writers.every((w) => typeof w === 'string' && w.length > 0)).toBe(true);
+  });
+
+  it("does not report the echo of a breaker's own write as remote", async () => {
+    const clock = manualClock();
+    const { store } = fleetStore();
+    const [a, b] = fleet(store, clock);
+    const mine = record(a!);
+    const theirs = record(b!);
+    await failCalls(a!, 3);
+    await clock.flush();
+    expect(mine.filter((e) => e.type === 'open')).toEqual([
+      expect.objectContaining({ type: 'open', remote: false }),
+    ]);
+    expect(theirs.filter((e) => e.type === 'open')).toEqual([
+      expect.objectContaining({ type: 'open', remote: true }),
+    ]);
+  });
+
+  it('reports store-error once per outage, then store-recovered when the store answers again', async () => {
+    const clock = manualClock();
+    const s = fleetStore();
+    const [a] = fleet(s.store, clock, 1);
+    await clock.flush();
+    const events = record(a!);
+    s.goDown(); // the store says so: store-error at once
+    await clock.advance(10);
+    a!.isolate(); // fails: applied alone, no second store-error
+    await clock.flush();
+    a!.reset();
+    await clock.flush();
+    expect(types(events).filter((t) => t.startsWith('store'))).toEqual(['store-error']);
+    s.answerAgain();
+    await clock.advance(30);
+    a!.isolate(); // answered (a conflict: the store never saw the first isolate)
+    await clock.flush();
+    expect(types(events).filter((t) => t.startsWith('store'))).toEqual([
+      'store-error',
+      'store-recovered',
+    ]);
+    expect(events.find((e) => e.type === 'store-recovered')).toMatchObject({ downMs: 40 });
+    s.goDown();
+    expect(types(events).filter((t) => t.startsWith('store'))).toHaveLength(3);
+  });
+
+  it('goes on alone while the store is down, then adopts the stored state once it is back', async () => {
+    const clock = manualClock();
+    const s = fleetStore();
+    const [a, b] = fleet(s.store, clock);
+    await clock.flush();
+    const events = record(a!);
+    s.goDown();
+    await failCalls(a!, 3);
+    await clock.flush();
+    expect(a!.state).toBe('open'); // alone: b never heard of it
+    expect(b!.state).toBe('closed');
+    expect(types(events)).toEqual(['store-error', 'open']);
+    s.comeBack();
+    await clock.flush();
+    // The store never saw the open: its closed record wins, though a is at a higher version.
+    expect(a!.state).toBe('closed');
+    expect(types(events)).toEqual(['store-error', 'open', 'store-recovered', 'close']);
+    expect(events.at(-1)).toMatchObject({ from: 'open', remote: true });
+    await failCalls(b!, 3);
+    await clock.flush();
+    expect(a!.state).toBe('open');
+  });
+
+  it('keeps what it follows while the store is down, and rejoins without a write', async () => {
+    const clock = manualClock();
+    const s = fleetStore();
+    const [a, b] = fleet(s.store, clock);
+    await failCalls(a!, 3);
+    await clock.flush();
+    expect(b!.state).toBe('open');
+    s.goDown();
+    await clock.flush();
+    expect(b!.state).toBe('open');
+    s.inner.write('payments', 1, {
+      ...(s.inner.read('payments') as CircuitRecord),
+      version: 2,
+      state: 'closed',
+    });
+    // b missed that write (its "subscription" was down); coming back, it reads it.
+    s.comeBack();
+    await clock.flush();
+    expect(b!.state).toBe('closed');
+  });
+});
+
+describe('circuitBreaker with a probe lease from the store', () => {
+  const halfOpen = (leaseUntil: number | undefined): CircuitRecord => ({
+    ...closedAt(3),
+    state: 'half-open',
+    entered: 3,
+    consecutiveOpens: 1,
+    lastWaitMs: 1_000,
+    probes: 1,
+    probeLeaseUntil: leaseUntil,
+  });
+
+  function seeded(record: CircuitRecord) {
+    const inner = memoryCircuitStore();
+    inner.write('payments', 0, record);
+    return inner;
+  }
+
+  it('rejects calls while the probe of another breaker holds its lease', async () => {
+    const clock = manualClock();
+    await clock.advance(5_000);
+    const [a] = fleet(seeded(halfOpen(clock.now() + 100)), clock, 1);
+    expect(await rejection(a!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    await clock.advance(99);
+    expect(await rejection(a!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+  });
+
+  it('lets a call probe again once the lease ran out, in a new stretch that ignores the lost probe', async () => {
+    const clock = manualClock();
+    const inner = memoryCircuitStore();
+    // Leases half-open records for 100 ms, as the Redis store does.
+    const leasing: CircuitStore = {
+      read: (name) => inner.read(name),
+      write: (name, expected, next, writer) =>
+        inner.write(
+          name,
+          expected,
+          next.state === 'half-open' ? { ...next, probeLeaseUntil: clock.now() + 100 } : next,
+          writer,
+        ),
+      watch: (name, listener) => inner.watch!(name, listener),
+    };
+    const [slow, a] = fleet(leasing, clock);
+    await failCalls(slow!, 3);
+    await clock.advance(1_000);
+    const lost = deferred();
+    const lostCall = slow!.execute(() => lost.promise);
+    expect(a!.state).toBe('half-open');
+    expect(await rejection(a!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    await clock.advance(100);
+    const probe = deferred();
+    const call = a!.execute(() => probe.promise);
+    expect(inner.read('payments')).toMatchObject({ state: 'half-open', probes: 1, version: 3 });
+    // The slow probe fails at last: its stretch is over, so it opens nothing.
+    lost.reject(new Error('too late'));
+    await rejection(lostCall);
+    expect(inner.read('payments')).toMatchObject({ state: 'half-open', version: 3 });
+    probe.resolve('ok');
+    expect(await call).toBe('ok');
+    expect([a!.state, slow!.state]).toEqual(['closed', 'closed']);
+  });
+
+  it('never holds a lease in the records it builds: its own probes are running', async () => {
+    const clock = manualClock();
+    await clock.advance(5_000);
+    const store = seeded({ ...halfOpen(clock.now() + 100), probes: 0 });
+    const [a] = fleet(store, clock, 1);
+    const probe = deferred();
+    const call = a!.execute(() => probe.promise);
+    expect(store.read('payments')).toMatchObject({ probes: 1, probeLeaseUntil: undefined });
+    await clock.advance(1_000);
+    let reached = false;
+    const second = a!.execute(async () => {
+      reached = true;
+    });
+    expect(await rejection(second)).toBeInstanceOf(BrokenCircuitError);
+    expect(reached).toBe(false);
+    probe.resolve('ok');
+    await call;
+  });
+
+  it('starts a half-open circuit with no lease only when a probe place is free', async () => {
+    const clock = manualClock();
+    await clock.advance(5_000);
+    const [a] = fleet(seeded(halfOpen(undefined)), clock, 1);
+    await clock.advance(60_000);
+    expect(await rejection(a!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
   });
 });

@@ -6,6 +6,7 @@ import {
   withStoreTimeout,
 } from '@bulwark/idempotency';
 import type { Cluster, Redis } from 'ioredis';
+import { hashTagKey } from './hash-tag.js';
 import {
   claimScript,
   completeScript,
@@ -81,9 +82,9 @@ class RedisStore implements RedisIdempotencyStore {
   }
 
   // The key is a hash tag: a record is one Redis key, and anything added per key later lands in
-  // the same Cluster slot. Any characters are safe: Redis keys are binary strings.
+  // the same Cluster slot.
   redisKey(key: string): string {
-    return `${this.prefix}{${key}}`;
+    return hashTagKey(this.prefix, key);
   }
 
   claim(key: string, fingerprint: string, leaseMs: number, ttlMs: number): Promise<ClaimResult> {

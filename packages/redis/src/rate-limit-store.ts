@@ -8,8 +8,8 @@ import {
   type StoreListener,
 } from '@bulwark/rate-limit';
 import type { Cluster, Redis } from 'ioredis';
+import { hashTagKey } from './hash-tag.js';
 import { Deadlines, type Expiring } from './rate-limit-deadlines.js';
-import { bucketKey } from './rate-limit-key.js';
 import {
   type OnStoreError,
   type RedisRateLimitStoreOptions,
@@ -137,7 +137,7 @@ class RedisBuckets implements RedisRateLimitStore {
       this.argIncrement = String(cost * rule.intervalMs);
       this.argTolerance = String(rule.toleranceMs);
     }
-    const args = [bucketKey(this.prefix, key), this.argIncrement, this.argTolerance] as const;
+    const args = [hashTagKey(this.prefix, key), this.argIncrement, this.argTolerance] as const;
     return new Promise<Decision>((resolve) => {
       const deadline = this.clock.now() + this.timeoutMs;
       const pending = new PendingTake(this, deadline, key, cost, rule, now, probe, resolve);

@@ -161,7 +161,7 @@ describe('redisRateLimitStore', () => {
     expect(redis.calls).toHaveLength(3);
   });
 
-  it('relays its events through rateLimit', async () => {
+  it('relays its events through the rate-limit policy', async () => {
     const { redis, store, clock } = setup();
     const policy = rateLimit({
       limiter: tokenBucket({ capacity: 1, refillPerSecond: 1, store, clock }),
@@ -171,7 +171,7 @@ describe('redisRateLimitStore', () => {
     redis.status = 'reconnecting';
     expect(await policy.execute(() => 'ran', { key: 'u1' })).toBe('ran');
     expect(events).toMatchObject([
-      { policy: 'rateLimit', type: 'store-error', key: 'u1', onStoreError: 'local' },
+      { policy: 'rate-limit', type: 'store-error', key: 'u1', onStoreError: 'local' },
     ]);
   });
 
