@@ -19,6 +19,7 @@ import {
   isolated,
   opened,
   probeDropped,
+  probeLeaseRenewed,
   probeSucceeded,
   released,
 } from './record.js';
@@ -257,11 +258,33 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       return result;
     }
     const promise = result instanceof Promise ? result : Promise.resolve(result);
+    const stopRenewing = this.renewLeaseWhileRunning(entered);
     promise.then(
-      () => this.settleProbe(entered, SUCCESS, start),
-      (error: unknown) => this.settleProbe(entered, this.outcomeOf(error, ctx), start),
+      () => {
+        stopRenewing?.();
+        this.settleProbe(entered, SUCCESS, start);
+      },
+      (error: unknown) => {
+        stopRenewing?.();
+        this.settleProbe(entered, this.outcomeOf(error, ctx), start);
+      },
     );
     return promise;
+  }
+
+  /** Keeps a leasing store's probe lease alive while a slow probe runs; undefined if none. */
+  private renewLeaseWhileRunning(entered: number): (() => void) | undefined {
+    const leaseMs = this.circuit.probeLeaseMs;
+    if (leaseMs === undefined) return undefined;
+    const everyMs = leaseMs / 3;
+    const renew = () => {
+      void this.circuit.commit((r) =>
+        r.state === 'half-open' && r.entered === entered ? probeLeaseRenewed(r) : undefined,
+      );
+      cancel = this.clock.setTimer(renew, everyMs, 'call');
+    };
+    let cancel = this.clock.setTimer(renew, everyMs, 'call');
+    return () => cancel();
   }
 
   /** Every probe must succeed, and in time when slow calls are tracked, for the circuit to close. */

@@ -55,6 +55,11 @@ export class Circuit {
     this.refresh(() => this.finish(true));
   }
 
+  /** How long the store leases a half-open probe, if it does. */
+  get probeLeaseMs(): number | undefined {
+    return this.store.probeLeaseMs;
+  }
+
   /**
    * Applies `change`; true when it took effect, false when it no longer applied (or the store
    * kept refusing it). A promise only when the store answers with one or a transition is running.

@@ -119,6 +119,11 @@ export function probeSucceeded(r: CircuitRecord, now: number, maxProbes: number)
     : update(r, { probes: r.probes - 1, successes: r.successes + 1 });
 }
 
+/** The same half-open stretch written again: a store that leases probes renews the lease. */
+export function probeLeaseRenewed(r: CircuitRecord): CircuitRecord {
+  return update(r, {});
+}
+
 /** A probe that counted for nothing (its caller aborted) gives its place back. */
 export function probeDropped(r: CircuitRecord): CircuitRecord {
   return update(r, { probes: r.probes - 1 });

@@ -28,6 +28,12 @@ export interface CircuitStore {
    * Returns the unsubscribe.
    */
   watch?(name: string, listener: CircuitListener, onStatus?: CircuitStatusListener): () => void;
+  /**
+   * Optional: a store that leases half-open probes (so a crashed prober does not hold the
+   * circuit half-open forever) leases each half-open write for this long. While a probe runs,
+   * the breaker renews the lease every third of it, so a slow probe keeps its place.
+   */
+  readonly probeLeaseMs?: number;
 }
 
 export type CircuitListener = (record: CircuitRecord, writer?: string) => void;

@@ -520,6 +520,44 @@ describe('circuitBreaker with a probe lease from the store', () => {
     expect([a!.state, slow!.state]).toEqual(['closed', 'closed']);
   });
 
+  it('renews the lease while its slow probe runs, so no other breaker takes the probe over', async () => {
+    const clock = manualClock();
+    const inner = memoryCircuitStore();
+    let writes = 0;
+    // Leases half-open records for 300 ms from each write and says so, as the Redis store does.
+    const leasing: CircuitStore = {
+      probeLeaseMs: 300,
+      read: (name) => inner.read(name),
+      write: (name, expected, next, writer) => {
+        writes++;
+        return inner.write(
+          name,
+          expected,
+          next.state === 'half-open' ? { ...next, probeLeaseUntil: clock.now() + 300 } : next,
+          writer,
+        );
+      },
+      watch: (name, listener) => inner.watch!(name, listener),
+    };
+    const [slow, other] = fleet(leasing, clock);
+    await failCalls(slow!, 3);
+    await clock.advance(1_000);
+    const probe = deferred();
+    const call = slow!.execute(() => probe.promise);
+    const claimed = writes;
+    let reached = false;
+    await clock.advance(1_000);
+    expect(await rejection(other!.execute(async () => (reached = true)))).toBeInstanceOf(
+      BrokenCircuitError,
+    );
+    expect(reached).toBe(false);
+    expect(writes - claimed).toBe(10); // one renewal every 100 ms
+    probe.resolve('ok');
+    expect(await call).toBe('ok');
+    expect([slow!.state, other!.state]).toEqual(['closed', 'closed']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('never holds a lease in the records it builds: its own probes are running', async () => {
     const clock = manualClock();
     await clock.advance(5_000);

@@ -54,7 +54,8 @@ class RedisCircuits implements RedisCircuitStore {
   private readonly client: Redis | Cluster;
   private readonly prefix: string;
   private readonly timeoutMs: number;
-  private readonly probeLeaseMs: number;
+  /** Each half-open write leases the probes for this long; the breaker renews it meanwhile. */
+  readonly probeLeaseMs: number;
   private readonly clock: Clock;
   private readonly subscription: CircuitSubscription;
   /** Redis failed and has not answered a check since. */

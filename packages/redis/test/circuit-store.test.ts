@@ -325,4 +325,47 @@ describe('redisCircuitStore on Redis', () => {
     await hanging;
     expect(b.state).toBe('closed'); // the late probe counted for nothing
   });
+
+  it('keeps a slow probe leased while it runs: its breaker renews the lease, so no other takes over', async () => {
+    const prefix = newPrefix();
+    const clockA = manualClock(1_000);
+    const clockB = manualClock(70_000_000);
+    const { store: sa } = store(prefix, { clock: clockA, probeLeaseMs: 1_000 });
+    const { store: sb } = store(prefix, { clock: clockB, probeLeaseMs: 1_000 });
+    const options = { halfOpenAfterMs: 2_000, name: 'svc', breaker: consecutiveBreaker(1) };
+    const a = circuitBreaker({ ...options, store: sa, clock: clockA });
+    const b = circuitBreaker({
+      ...options,
+      breaker: consecutiveBreaker(1),
+      store: sb,
+      clock: clockB,
+    });
+    await Promise.all([sa.ready(), sb.ready()]);
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(check()).toBe(true);
+    };
+    await a.execute(async () => Promise.reject(new Error('down'))).catch(() => {});
+    await until(() => b.state === 'open');
+    await clockB.advance(2_000);
+    let release!: () => void;
+    const slowProbe = b.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    await until(() => a.state === 'half-open');
+    await clockA.advance(900);
+    // b's probe is still running: its breaker renews the lease a third of the way through.
+    const before = await sa.read('svc');
+    await clockB.advance(400);
+    for (let i = 0; i < 200; i++) {
+      const now = await sa.read('svc');
+      if ((now?.version ?? 0) > (before?.version ?? 0)) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await sa.read('svc'))!.version).toBeGreaterThan(before!.version);
+    await clockA.advance(200); // past the first lease: a renewed one still holds
+    await expect(a.execute(async () => 'a')).rejects.toBeInstanceOf(BrokenCircuitError);
+    release();
+    await slowProbe;
+    await until(() => a.state === 'closed');
+    expect(b.state).toBe('closed');
+  });
 });
