@@ -1,0 +1,41 @@
+import {
+  HttpRateLimit,
+  type HttpRateLimitOptions,
+  RATE_LIMIT,
+  RATE_LIMIT_POLICY,
+  sendProblem,
+} from '@bulwark/http';
+import type { RateLimiter } from '@bulwark/rate-limit';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+export type RateLimitOptions = HttpRateLimitOptions<Request>;
+
+export interface RateLimitMiddleware extends RequestHandler {
+  /** The limiter the middleware takes from. */
+  readonly limiter: RateLimiter;
+}
+
+// req.ip applies the app's 'trust proxy' setting: X-Forwarded-For counts only where it says so.
+const ipOf = (req: Request): string | undefined => req.ip;
+
+/**
+ * Takes from `limiter` for every request: `RateLimit-Policy` and `RateLimit` fields on every
+ * response it lets through or refuses; a 429 problem with `Retry-After` when refused. A leaky
+ * bucket's request waits for its slot before it goes on.
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
+  const limit = new HttpRateLimit<Request>('rateLimit', options, ipOf);
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    limit.decide(req).then((decision) => {
+      if (decision === undefined) return next();
+      res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
+      res.setHeader(RATE_LIMIT, limit.field(decision));
+      if (!decision.allowed) return sendProblem(res, limit.refusal(decision));
+      if (!(decision.waitMs > 0)) return next();
+      limit.wait(decision.waitMs, res).then((go) => {
+        if (go) next();
+      });
+    }, next);
+  };
+  return Object.assign(middleware, { limiter: limit.limiter });
+}

@@ -1,0 +1,4 @@
+import { describeConformance } from '../../http/test/conformance/index.js';
+import { fastifyHarness } from './harness.js';
+
+describeConformance(fastifyHarness());
