@@ -1,4 +1,4 @@
-import type { CaseResult, SuiteResult, Target } from './suite.ts';
+import type { CaseResult, HttpCaseResult, SuiteResult, Target } from './suite.ts';
 
 function ns(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)} ms`;
@@ -27,8 +27,39 @@ function verdict(result: CaseResult, all: CaseResult[], bare: CaseResult | undef
   return `≥ ${target.ratio}x ${other.name}: ${ratio >= target.ratio ? 'met' : 'MISSED'} (${ratio.toFixed(2)}x)`;
 }
 
+/** The HTTP suite: requests per second, what each middleware costs of its bare framework's. */
+function httpSection(suite: SuiteResult, cases: HttpCaseResult[]): string {
+  const lines = [
+    `## ${suite.title}`,
+    '',
+    suite.about,
+    '',
+    `Measured ${suite.date} on ${suite.machine}, Node ${suite.node}.`,
+    '',
+    '| case | req/s | p50 | p99 | cost vs bare | target |',
+    '|---|---:|---:|---:|---:|---|',
+  ];
+  for (const c of cases) {
+    const bare = cases.find((b) => b.name === c.bare);
+    const cost = bare ? 1 - c.requestsPerSecond / bare.requestsPerSecond : undefined;
+    const peers = cases.filter((p) => p.kind === 'peer' && p.bare === c.bare);
+    let target = '';
+    if (c.kind === 'ours' && cost !== undefined && c.name.includes('rateLimit')) {
+      const beats = peers.every((p) => c.requestsPerSecond > p.requestsPerSecond);
+      target = `≤ 5% of bare: ${cost <= 0.05 ? 'met' : 'MISSED'}; beats ${peers.map((p) => p.name).join(', ')}: ${beats ? 'yes' : 'NO'}`;
+    }
+    const label = c.kind === 'ours' ? `**${c.name}**` : c.name;
+    const failures = c.errors + c.non2xx > 0 ? ` (${c.errors} errors, ${c.non2xx} non-2xx)` : '';
+    lines.push(
+      `| ${label}${failures} | ${c.requestsPerSecond.toFixed(0)} | ${c.p50Ms} ms | ${c.p99Ms} ms | ${cost === undefined ? '' : `${(cost * 100).toFixed(1)}%`} | ${target} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** One suite as a Markdown section: figures per operation, overhead over the bare call, peers' ratio. */
 export function suiteSection(suite: SuiteResult): string {
+  if (suite.http) return httpSection(suite, suite.http);
   const bare = suite.cases.find((c) => c.kind === 'bare');
   const ours = suite.cases.filter((c) => c.kind === 'ours');
   const lines = [

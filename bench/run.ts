@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { measure } from 'mitata';
+import { runHttpCases } from './http/throughput.ts';
 import { resultsPage } from './report.ts';
 import type { Case, CaseResult, Suite, SuiteResult } from './suite.ts';
 
@@ -77,6 +78,22 @@ for (const file of suiteFiles) {
   console.log(`${suite.title} (${suite.id})`);
   const result = await runSuite(suite);
   writeFileSync(new URL(`${suite.id}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+if (wanted.size === 0 || wanted.has('http')) {
+  console.log('HTTP: requests per second over loopback (http)');
+  const result: SuiteResult = {
+    id: 'http',
+    title: 'HTTP: requests per second through Express and Fastify middleware',
+    about:
+      'autocannon over loopback, 10 connections, best of several 5 s runs after a warm-up; each server in its own process. The rate limiters are set far above the load, so every request passes and is counted; the replay case repeats one POST with the same Idempotency-Key against the memory store.',
+    machine: machine(),
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+    cases: [],
+    http: await runHttpCases(),
+  };
+  writeFileSync(new URL('http.json', resultsDir), `${JSON.stringify(result, null, 2)}\n`);
 }
 
 const order = new Map<string, number>();

@@ -44,4 +44,18 @@ export interface SuiteResult {
   node: string;
   date: string;
   cases: CaseResult[];
+  /** Throughput figures of the HTTP suite, in place of per-call times. */
+  http?: HttpCaseResult[];
+}
+
+export interface HttpCaseResult {
+  name: string;
+  kind: 'bare' | 'ours' | 'peer';
+  /** The bare case this one is compared with. */
+  bare?: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
 }
