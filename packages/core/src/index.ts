@@ -42,6 +42,7 @@ export {
   functionOption,
   integerOption,
   invalidOption,
+  knownOptions,
   nonNegativeOption,
   objectOption,
   oneOfOption,

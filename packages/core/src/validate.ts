@@ -121,3 +121,22 @@ export function clockOption<C extends { now(): number; setTimer(...args: never[]
   }
   return value;
 }
+
+/**
+ * Refuses option names it does not know: a misspelt option would otherwise keep its default
+ * without a word. `hints` explain names users bring from other libraries (`retries`).
+ */
+export function knownOptions(
+  where: string,
+  options: object,
+  known: readonly string[],
+  hints?: Readonly<Record<string, string>>,
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const hint = hints !== undefined && Object.hasOwn(hints, key) ? ` (${hints[key]})` : '';
+    throw new TypeError(
+      `${where}: unknown option ${JSON.stringify(key)}${hint}; expected one of ${known.join(', ')}`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import {
   functionOption,
   integerOption,
+  knownOptions,
   nonNegativeOption,
   oneOfOption,
   positiveOption,
@@ -29,6 +30,17 @@ describe('option validation', () => {
       new RangeError(`x: jitter must be one of 'full', 'none', got "half"`),
     );
     expect(() => oneOfOption('x', 'jitter', 3, ['full', 'none'])).toThrow(TypeError);
+  });
+
+  it('refuses an option name it does not know, with a hint where it has one', () => {
+    expect(() =>
+      knownOptions('retry', { retries: 2 }, ['maxAttempts'], { retries: 'use maxAttempts' }),
+    ).toThrow(
+      new TypeError(
+        'retry: unknown option "retries" (use maxAttempts); expected one of maxAttempts',
+      ),
+    );
+    expect(() => knownOptions('x', { a: 1, b: 2 }, ['a', 'b'])).not.toThrow();
   });
 
   it('accepts every value in range, and returns it', () => {

@@ -3,6 +3,7 @@ import {
   clockOption,
   functionOption,
   integerOption,
+  knownOptions,
   nonNegativeOption,
   objectOption,
   positiveOption,
@@ -74,16 +75,6 @@ export interface DeadlineOptions {
   clock?: Clock;
 }
 
-function onlyKnown(where: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `${where}: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`,
-      );
-    }
-  }
-}
-
 function booleanOption(where: string, option: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
@@ -94,7 +85,7 @@ function booleanOption(where: string, option: string, value: unknown, fallback: 
 
 export function resolveRateLimitOptions<Req>(where: string, options: HttpRateLimitOptions<Req>) {
   objectOption(where, 'options', options);
-  onlyKnown(where, options, [
+  knownOptions(where, options, [
     'limiter',
     'key',
     'cost',
@@ -161,7 +152,7 @@ export function resolveIdempotencyOptions<Req>(
   options: HttpIdempotencyOptions<Req> | undefined,
 ) {
   const o = options === undefined ? {} : objectOption(where, 'options', options);
-  onlyKnown(where, o, [
+  knownOptions(where, o, [
     'store',
     'required',
     'scope',
@@ -195,7 +186,7 @@ export function resolveIdempotencyOptions<Req>(
 
 export function resolveLoadSheddingOptions(where: string, options: LoadSheddingOptions) {
   objectOption(where, 'options', options);
-  onlyKnown(where, options, [
+  knownOptions(where, options, [
     'maxConcurrent',
     'maxQueue',
     'queueTimeoutMs',
@@ -220,6 +211,6 @@ export function resolveLoadSheddingOptions(where: string, options: LoadSheddingO
 
 export function resolveDeadlineOptions(where: string, options: DeadlineOptions) {
   objectOption(where, 'options', options);
-  onlyKnown(where, options, ['ms', 'clock']);
+  knownOptions(where, options, ['ms', 'clock']);
   return { ms: positiveOption(where, 'ms', options.ms) };
 }

@@ -3,6 +3,7 @@ import {
   clockOption,
   functionOption,
   integerOption,
+  knownOptions,
   objectOption,
   realClock,
 } from '@bulwark/core';
@@ -48,13 +49,7 @@ export function resolveIdempotencyOptions(
   options: IdempotencyOptions | undefined,
 ): ResolvedIdempotencyOptions {
   const o = options === undefined ? {} : objectOption('idempotency', 'options', options);
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `idempotency: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`,
-      );
-    }
-  }
+  knownOptions('idempotency', o, known);
   const ttlMs = integerOption('idempotency', 'ttlMs', o.ttlMs ?? DEFAULT_TTL_MS);
   const leaseMs = integerOption('idempotency', 'leaseMs', o.leaseMs ?? DEFAULT_LEASE_MS);
   if (ttlMs < leaseMs) {

@@ -1,4 +1,4 @@
-import { integerOption, objectOption } from '@bulwark/core';
+import { integerOption, knownOptions, objectOption } from '@bulwark/core';
 import type { Pool } from 'pg';
 import { type TableName, tableName } from './table.js';
 
@@ -34,13 +34,7 @@ export function resolvePostgresOptions(
   options: PostgresIdempotencyStoreOptions,
 ): ResolvedPostgresOptions {
   const o = objectOption(WHERE, 'options', options);
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `${WHERE}: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`,
-      );
-    }
-  }
+  knownOptions(WHERE, o, known);
   const pool = o.pool as Partial<PoolLike> | undefined;
   if (typeof pool?.query !== 'function' || typeof pool?.connect !== 'function') {
     throw new TypeError(`${WHERE}: pool must be a pg.Pool (with query and connect)`);

@@ -2,6 +2,7 @@ import {
   type Clock,
   clockOption,
   integerOption,
+  knownOptions,
   objectOption,
   positiveOption,
   realClock,
@@ -23,17 +24,11 @@ export interface RedisCircuitStoreOptions {
 
 export const DEFAULT_PREFIX = 'bulwark:circuit:';
 const WHERE = 'redisCircuitStore';
-const KNOWN = new Set(['client', 'prefix', 'timeoutMs', 'probeLeaseMs', 'clock']);
+const KNOWN = ['client', 'prefix', 'timeoutMs', 'probeLeaseMs', 'clock'];
 
 export function resolveRedisCircuitStore(options: RedisCircuitStoreOptions) {
   objectOption(WHERE, 'options', options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(
-        `${WHERE}: unknown option ${JSON.stringify(key)}; expected one of ${[...KNOWN].join(', ')}`,
-      );
-    }
-  }
+  knownOptions(WHERE, options, KNOWN);
   const client = options.client as Partial<Redis> | undefined;
   if (
     typeof client !== 'object' ||

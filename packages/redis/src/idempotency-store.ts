@@ -1,4 +1,4 @@
-import { integerOption, objectOption } from '@bulwark/core';
+import { integerOption, knownOptions, objectOption } from '@bulwark/core';
 import {
   type ClaimResult,
   type IdempotencyRecord,
@@ -57,13 +57,7 @@ class RedisStore implements RedisIdempotencyStore {
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const o = objectOption(WHERE, 'options', options);
-    for (const key of Object.keys(o)) {
-      if (!known.includes(key)) {
-        throw new TypeError(
-          `${WHERE}: unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`,
-        );
-      }
-    }
+    knownOptions(WHERE, o, known);
     const client = o.client as unknown as Partial<ScriptClient> | undefined;
     if (
       typeof client?.evalsha !== 'function' ||

@@ -5,6 +5,7 @@ import {
   clockOption,
   functionOption,
   integerOption,
+  knownOptions,
   nonNegativeOption,
   objectOption,
   oneOfOption,
@@ -99,17 +100,6 @@ const hints: Record<string, string> = {
   exponent: 'the option is factor',
 };
 
-/** Bad option names fail loudly: a misspelt option would otherwise silently keep its default. */
-function checkKeys(where: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const hint = Object.hasOwn(hints, key) ? hints[key] : undefined;
-    throw new TypeError(
-      `${where}: unknown option ${JSON.stringify(key)}${hint ? ` (${hint})` : ''}; expected one of ${known.join(', ')}`,
-    );
-  }
-}
-
 function optionsObject<T extends object>(where: string, options: T | undefined): T | undefined {
   if (options === undefined) return undefined;
   return objectOption(where, 'options', options);
@@ -135,7 +125,12 @@ export function resolveRetryOptions(
   defaultBackoff: () => Backoff,
 ): ResolvedRetryOptions {
   const o = optionsObject('retry', options) ?? {};
-  checkKeys('retry', o, ['maxAttempts', 'backoff', 'retryOn', 'retryOnResult', 'budget', 'clock']);
+  knownOptions(
+    'retry',
+    o,
+    ['maxAttempts', 'backoff', 'retryOn', 'retryOnResult', 'budget', 'clock'],
+    hints,
+  );
   return {
     maxAttempts: integerOption('retry', 'maxAttempts', o.maxAttempts ?? 3),
     backoff:
@@ -154,7 +149,7 @@ export function resolveExponentialOptions(
   options: ExponentialOptions | undefined,
 ): ResolvedExponentialOptions {
   const o = optionsObject('exponential', options) ?? {};
-  checkKeys('exponential', o, ['initialMs', 'maxMs', 'factor', 'jitter', 'random']);
+  knownOptions('exponential', o, ['initialMs', 'maxMs', 'factor', 'jitter', 'random'], hints);
   const initialMs = positiveOption('exponential', 'initialMs', o.initialMs ?? 100);
   const maxMs = positiveOption('exponential', 'maxMs', o.maxMs ?? 30_000);
   if (initialMs > maxMs) {
@@ -176,7 +171,7 @@ export function resolveRetryBudgetOptions(
   options: RetryBudgetOptions | undefined,
 ): ResolvedRetryBudgetOptions {
   const o = optionsObject('retryBudget', options) ?? {};
-  checkKeys('retryBudget', o, ['ratio', 'minPerSecond', 'windowMs', 'clock']);
+  knownOptions('retryBudget', o, ['ratio', 'minPerSecond', 'windowMs', 'clock'], hints);
   return {
     ratio: ratioOption('retryBudget', 'ratio', o.ratio ?? 0.1),
     minPerSecond: nonNegativeOption('retryBudget', 'minPerSecond', o.minPerSecond ?? 10),
