@@ -87,13 +87,7 @@ export class CacheAside extends PolicyBase {
       throw keyError('cacheAside.execute(fn, { key })', key);
     }
     const now = this.clock.now();
-    let found: CacheEntry | undefined | PromiseLike<CacheEntry | undefined>;
-    try {
-      found = this.store.get(key, now);
-    } catch (error) {
-      this.storeError(key, error, 'get');
-      found = undefined;
-    }
+    const found = this.lookup(key, now);
     if (isPromiseLike(found)) {
       return Promise.resolve(found).then(
         (entry) => this.answer(fn, ctx, key, entry, this.clock.now()),
@@ -106,19 +100,26 @@ export class CacheAside extends PolicyBase {
     return this.answer(fn, ctx, key, found, now);
   }
 
+  /** The store's entry for `key`; a store that throws reads as a miss, and reports. */
+  private lookup(
+    key: string,
+    now: number,
+  ): CacheEntry | undefined | PromiseLike<CacheEntry | undefined> {
+    try {
+      return this.store.get(key, now);
+    } catch (error) {
+      this.storeError(key, error, 'get');
+      return undefined;
+    }
+  }
+
   /** The fresh value of `key`, or undefined (a store that is down reads as a miss, and reports). */
   get<V = unknown>(key: string): Promise<V | undefined> {
     if (typeof key !== 'string' || key.length === 0) {
       return Promise.reject(keyError('cacheAside.get', key));
     }
     const now = this.clock.now();
-    let found: CacheEntry | undefined | PromiseLike<CacheEntry | undefined>;
-    try {
-      found = this.store.get(key, now);
-    } catch (error) {
-      this.storeError(key, error, 'get');
-      found = undefined;
-    }
+    const found = this.lookup(key, now);
     if (isPromiseLike(found)) {
       return Promise.resolve(found).then(
         (entry) => this.fresh(entry, this.clock.now()) as V | undefined,
