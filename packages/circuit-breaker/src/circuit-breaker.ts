@@ -134,7 +134,9 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
     const promise = result instanceof Promise ? result : Promise.resolve(result);
     // The call's own promise goes back untouched; this reaction, registered first, runs before
     // the caller's. Rethrowing from a chained handler would add a throw to every failing call.
-    if (!this.timesCalls && ctx.scope === undefined) {
+    // Without a caller's signal nothing can make this call's outcome count for nothing, so the
+    // period's handlers serve (an outer timeout's abort is a failure like any other).
+    if (!this.timesCalls && ctx.scope?.caller === undefined) {
       promise.then(period.onValue, period.onError);
     } else {
       promise.then(
