@@ -101,7 +101,8 @@ export function resultsPage(suites: SuiteResult[]): string {
     'Written by `npm run bench` (mitata, Node 24, every case in one process beside the bare call it',
     'wraps). Each section keeps the machine and Node version it was measured on. Times are per',
     'operation; "over bare" is what the policy adds to the call it protects. Re-run one suite with',
-    '`npm run bench -- <suite id>`.',
+    '`npm run bench -- <suite id>`. On a shared 2-core VM the same case moves by up to ±20% from',
+    'one run to the next (the bare call too): compare cases within a section, which ran together.',
     '',
     ...suites.map((s) => `${suiteSection(s)}\n`),
   ].join('\n');
