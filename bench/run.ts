@@ -86,7 +86,7 @@ if (wanted.size === 0 || wanted.has('http')) {
     id: 'http',
     title: 'HTTP: requests per second through Express and Fastify middleware',
     about:
-      'autocannon over loopback, 10 connections; the cases run round-robin, 6 rounds of 3 s after a warm-up, and each keeps its best round; each server in its own process. The rate limiters are set far above the load, so every request passes and is counted; the replay case repeats one POST with the same Idempotency-Key against the memory store.',
+      'autocannon over loopback, 10 connections, each server in its own process; the cases run round-robin, 6 rounds of 3 s after a warm-up. A case is compared with its bare framework in the same round, and the median over rounds of that cost is reported, with the median throughput. The rate limiters are set far above the load, so every request passes and is counted; the replay case repeats one POST with the same Idempotency-Key against the memory store.',
     machine: machine(),
     node: process.version,
     date: new Date().toISOString().slice(0, 10),

@@ -54,6 +54,8 @@ export interface HttpCaseResult {
   /** The bare case this one is compared with. */
   bare?: string;
   requestsPerSecond: number;
+  /** Median over rounds of 1 - this round's req/s / its bare case's req/s in the same round. */
+  costVsBare?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;

@@ -84,34 +84,40 @@ async function load(port: number, c: HttpCase, duration: number) {
   });
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 /**
- * Every server starts first; then the cases run round-robin, `rounds` times `seconds` each, and
- * each keeps its best run: loopback throughput on a small machine drifts by 10% over a minute,
- * and alternating the cases spreads that drift over all of them.
+ * Every server starts first; then the cases run round-robin, `rounds` times `seconds` each.
+ * Loopback throughput on a small shared machine drifts by 10% and more within a minute, so a
+ * case's cost is taken against its bare framework in the same round, and the median of those
+ * per-round costs is reported, with the median throughput.
  */
 export async function runHttpCases(): Promise<HttpCaseResult[]> {
   const servers = new Map<string, { port: number; child: ChildProcess }>();
-  const best = new Map<HttpCase, HttpCaseResult>();
+  const runs = new Map<
+    HttpCase,
+    Array<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }>
+  >();
   try {
     for (const c of httpCases) {
       if (!servers.has(c.variant)) servers.set(c.variant, await startServer(c.variant));
+      runs.set(c, []);
     }
     for (const c of httpCases) await load(servers.get(c.variant)!.port, c, 1);
     for (let r = 0; r < rounds; r++) {
       for (const c of httpCases) {
         const run = await load(servers.get(c.variant)!.port, c, seconds);
-        const result: HttpCaseResult = {
-          name: c.name,
-          kind: c.kind,
-          ...(c.bare ? { bare: c.bare } : {}),
-          requestsPerSecond: run.requests.average,
-          p50Ms: run.latency.p50,
-          p99Ms: run.latency.p99,
+        runs.get(c)!.push({
+          rps: run.requests.average,
+          p50: run.latency.p50,
+          p99: run.latency.p99,
           errors: run.errors,
           non2xx: run.non2xx,
-        };
-        const previous = best.get(c);
-        if (!previous || result.requestsPerSecond > previous.requestsPerSecond) best.set(c, result);
+        });
       }
     }
   } finally {
@@ -120,8 +126,28 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       await once(child, 'exit');
     }
   }
-  const results = httpCases.map((c) => best.get(c)!);
-  for (const r of results)
-    console.log(`  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s`);
+  const results = httpCases.map((c): HttpCaseResult => {
+    const own = runs.get(c)!;
+    const bare = httpCases.find((b) => b.name === c.bare);
+    const bareRuns = bare ? runs.get(bare)! : undefined;
+    return {
+      name: c.name,
+      kind: c.kind,
+      ...(c.bare ? { bare: c.bare } : {}),
+      requestsPerSecond: median(own.map((r) => r.rps)),
+      ...(bareRuns ? { costVsBare: median(own.map((r, i) => 1 - r.rps / bareRuns[i]!.rps)) } : {}),
+      p50Ms: median(own.map((r) => r.p50)),
+      p99Ms: median(own.map((r) => r.p99)),
+      errors: own.reduce((sum, r) => sum + r.errors, 0),
+      non2xx: own.reduce((sum, r) => sum + r.non2xx, 0),
+    };
+  });
+  for (const r of results) {
+    const cost =
+      r.costVsBare === undefined ? '' : ` (${(r.costVsBare * 100).toFixed(1)}% below bare)`;
+    console.log(
+      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}`,
+    );
+  }
   return results;
 }

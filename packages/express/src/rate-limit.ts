@@ -5,7 +5,7 @@ import {
   RATE_LIMIT_POLICY,
   sendProblem,
 } from '@bulwark/http';
-import type { RateLimiter } from '@bulwark/rate-limit';
+import type { Decision, RateLimiter } from '@bulwark/rate-limit';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 export type RateLimitOptions = HttpRateLimitOptions<Request>;
@@ -25,16 +25,33 @@ const ipOf = (req: Request): string | undefined => req.ip;
  */
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const limit = new HttpRateLimit<Request>('rateLimit', options, ipOf);
-  const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    limit.decide(req).then((decision) => {
-      if (decision === undefined) return next();
-      res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
-      res.setHeader(RATE_LIMIT, limit.field(decision));
-      if (!decision.allowed) return sendProblem(res, limit.refusal(decision));
-      if (!(decision.waitMs > 0)) return next();
+  const apply = (decision: Decision, res: Response, next: NextFunction): void => {
+    res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
+    res.setHeader(RATE_LIMIT, limit.field(decision));
+    if (!decision.allowed) sendProblem(res, limit.refusal(decision));
+    else if (!(decision.waitMs > 0)) next();
+    else {
       limit.wait(decision.waitMs, res).then((go) => {
         if (go) next();
       });
+    }
+  };
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    // A memory store decides at once: the request goes on within its own turn of the event loop.
+    let now: Decision | undefined;
+    try {
+      now = limit.decideNow(req);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (now !== undefined) {
+      apply(now, res, next);
+      return;
+    }
+    limit.decide(req).then((decision) => {
+      if (decision === undefined) next();
+      else apply(decision, res, next);
     }, next);
   };
   return Object.assign(middleware, { limiter: limit.limiter });

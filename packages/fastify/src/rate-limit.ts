@@ -4,8 +4,8 @@ import {
   RATE_LIMIT,
   RATE_LIMIT_POLICY,
 } from '@bulwark/http';
-import type { RateLimiter } from '@bulwark/rate-limit';
-import type { FastifyRequest } from 'fastify';
+import type { Decision, RateLimiter } from '@bulwark/rate-limit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Protection, RequestHook } from './hooks.js';
 import { sendProblem } from './reply.js';
 
@@ -28,19 +28,29 @@ const ipOf = (request: FastifyRequest): string | undefined => request.ip;
  */
 export function rateLimit(options: RateLimitOptions): RateLimitProtection {
   const limit = new HttpRateLimit<FastifyRequest>('rateLimit', options, ipOf);
-  const onRequest: RequestHook = (request, reply, done) => {
-    limit.decide(request).then((decision) => {
-      if (decision === undefined) return done();
-      reply.header(RATE_LIMIT_POLICY, limit.policyField(decision));
-      reply.header(RATE_LIMIT, limit.field(decision));
-      if (!decision.allowed) {
-        sendProblem(reply, limit.refusal(decision));
-        return;
-      }
-      if (!(decision.waitMs > 0)) return done();
+  const apply = (decision: Decision, reply: FastifyReply, done: (error?: Error) => void): void => {
+    reply.header(RATE_LIMIT_POLICY, limit.policyField(decision));
+    reply.header(RATE_LIMIT, limit.field(decision));
+    if (!decision.allowed) sendProblem(reply, limit.refusal(decision));
+    else if (!(decision.waitMs > 0)) done();
+    else {
       limit.wait(decision.waitMs, reply.raw).then((go) => {
         if (go) done();
       });
+    }
+  };
+  const onRequest: RequestHook = (request, reply, done) => {
+    // A memory store decides at once: the request goes on within its own turn of the event loop.
+    let now: Decision | undefined;
+    try {
+      now = limit.decideNow(request);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (now !== undefined) return apply(now, reply, done);
+    limit.decide(request).then((decision) => {
+      if (decision === undefined) return done();
+      apply(decision, reply, done);
     }, done);
   };
   return { kind: 'rateLimit', limiter: limit.limiter, onRequest };

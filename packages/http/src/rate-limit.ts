@@ -56,6 +56,18 @@ export class HttpRateLimit<Req> {
     this.plain = o.key === undefined && o.skip === undefined && typeof o.cost === 'number';
   }
 
+  /**
+   * The decision for `req` at once, when no option of the user's must be awaited and the
+   * limiter's store answers synchronously (memory); undefined otherwise: then use `decide`.
+   */
+  decideNow(req: Req): Decision | undefined {
+    if (!this.plain || this.limiter.takeNow === undefined) return undefined;
+    return this.limiter.takeNow(
+      clientKey(this.addressOf(req), this.ipv6Subnet),
+      this.cost as number,
+    );
+  }
+
   /** The limiter's decision for `req`; undefined when `skip` leaves it alone. */
   decide(req: Req): Promise<Decision | undefined> {
     if (this.plain) {

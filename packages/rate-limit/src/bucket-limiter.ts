@@ -57,6 +57,15 @@ export class BucketLimiter implements RateLimiter, BucketRule {
     return this.store.take(key, cost, this, this.clock.now());
   }
 
+  takeNow(key: string, cost = 1): Decision | undefined {
+    if (this.store.takeNow === undefined) return undefined;
+    if (typeof key !== 'string') {
+      throw new TypeError(`${this.name}.takeNow: key must be a string, got ${describe(key)}`);
+    }
+    if (typeof cost !== 'number' || !(cost > 0 && cost <= this.maxCost)) throw this.costError(cost);
+    return this.store.takeNow(key, cost, this, this.clock.now());
+  }
+
   on(listener: StoreListener): () => void {
     return this.store.on ? this.store.on(listener) : noSubscription;
   }

@@ -19,6 +19,12 @@ export interface Decision {
 export interface RateLimiter {
   /** Takes `cost` (default 1) from the bucket of `key`. */
   take(key: string, cost?: number): Promise<Decision>;
+  /**
+   * Optional: the decision at once, when the store can give it without waiting (the memory
+   * store); undefined when it cannot (Redis), and the caller takes as usual. Lets an HTTP
+   * middleware decide within the request's own turn of the event loop.
+   */
+  takeNow?(key: string, cost?: number): Decision | undefined;
   /** Hears the events of the limiter's store, if it has any (`store-error`, `store-recovered`). */
   on?(listener: StoreListener): () => void;
   /** The largest cost one take may ask for; `rateLimit` checks its `cost` against it. */

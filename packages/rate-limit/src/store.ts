@@ -35,6 +35,8 @@ export type StoreListener = (event: StoreEvent) => void;
  */
 export interface RateLimitStore {
   take(key: string, cost: number, rule: BucketRule, now: number): Promise<Decision>;
+  /** Optional: `take` answered synchronously, for a store that never waits (memory). */
+  takeNow?(key: string, cost: number, rule: BucketRule, now: number): Decision;
   /** Events of the store (a Redis outage); `rateLimit` relays them as its own. */
   on?(listener: StoreListener): () => void;
 }

@@ -1,10 +1,11 @@
 import { BucketLimiter } from './bucket-limiter.js';
-import type { RateLimiter } from './decision.js';
+import type { Decision, RateLimiter } from './decision.js';
 import { memoryRateLimitStore } from './memory-store.js';
 import { type TokenBucketOptions, validateTokenBucket } from './options.js';
 
 export interface TokenBucket extends RateLimiter {
   readonly maxCost: number;
+  takeNow(key: string, cost?: number): Decision | undefined;
 }
 
 /**

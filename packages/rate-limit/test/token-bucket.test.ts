@@ -126,3 +126,26 @@ describe('tokenBucket', () => {
     expect(bucket(7, 1).limiter.maxCost).toBe(7);
   });
 });
+
+describe('takeNow', () => {
+  it('decides at once on the memory store, taking as take does', async () => {
+    const clock = manualClock();
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 1, clock });
+    expect(limiter.takeNow('a')).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await limiter.take('a')).toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.takeNow('a')).toMatchObject({ allowed: false, retryAfterMs: 1_000 });
+  });
+
+  it('answers undefined when the store cannot decide without waiting', () => {
+    const store = { take: async () => ({}) as never };
+    expect(tokenBucket({ capacity: 2, refillPerSecond: 1, store }).takeNow('a')).toBeUndefined();
+  });
+
+  it('refuses a bad key or cost at once', () => {
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 1 });
+    expect(() => limiter.takeNow(3 as never)).toThrow(
+      /tokenBucket.takeNow: key must be a string, got 3/,
+    );
+    expect(() => limiter.takeNow('a', 3)).toThrow(RangeError);
+  });
+});
