@@ -2,7 +2,7 @@ import { type CircuitBreaker, circuitBreaker, consecutiveBreaker } from '@bulwar
 import { type RedisCircuitStore, redisCircuitStore } from '@bulwark/redis';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCluster } from './support/rate-limit-redis-server.js';
+import { RedisCluster } from './support/redis-server.js';
 
 // A real 3-master Redis Cluster on free ports (the rate-limit tests' helper), stopped after.
 let cluster: RedisCluster;

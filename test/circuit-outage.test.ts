@@ -3,12 +3,8 @@ import type { PolicyEvent } from '@bulwark/core';
 import { redisCircuitStore } from '@bulwark/redis';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type CircuitProcess,
-  type Event,
-  PrivateRedis,
-  startFleet,
-} from './fixtures/circuit-fleet.js';
+import { type CircuitProcess, type Event, startFleet } from './fixtures/circuit-fleet.js';
+import { RedisServer } from './support/redis-server.js';
 
 // A Redis of the test's own on a free port, killed or frozen mid-test and brought back; the
 // shared one on 6379 is never touched.
@@ -23,8 +19,8 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function privateRedis(): Promise<PrivateRedis> {
-  const server = await PrivateRedis.start();
+async function privateRedis(): Promise<RedisServer> {
+  const server = await RedisServer.start();
   cleanup.push(() => server.stop());
   return server;
 }

@@ -3,8 +3,8 @@ import { redisRateLimitStore } from '@bulwark/redis';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysUnder, keysUnder, uniquePrefix } from './support/rate-limit-keys.js';
-import { RedisCluster } from './support/rate-limit-redis-server.js';
 import { runWorkers } from './support/rate-limit-workers.js';
+import { RedisCluster } from './support/redis-server.js';
 
 // A real 3-master Redis Cluster, started here on free ports and stopped after.
 const prefix = uniquePrefix('cluster');

@@ -3,7 +3,7 @@ import { type Decision, rateLimit, type StoreEvent, tokenBucket } from '@bulwark
 import { type OnStoreError, redisRateLimitStore } from '@bulwark/redis';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisServer, redisCli } from './support/rate-limit-redis-server.js';
+import { RedisServer, redisCli } from './support/redis-server.js';
 
 // A Redis of this test's own on a free port, killed, frozen and restarted mid-run; the shared
 // one on 6379 is never touched.

@@ -51,7 +51,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20
 /** A redis-server process on `port`, in its own temp dir; kill, freeze and start it again. */
 export class RedisServer {
   private process: ChildProcess | undefined;
-  readonly dir = mkdtempSync(join(tmpdir(), 'bulwark-rl-redis-'));
+  readonly dir = mkdtempSync(join(tmpdir(), 'bulwark-redis-'));
 
   constructor(
     readonly port: number,
