@@ -68,37 +68,3 @@ export function countedSignal(): {
     },
   };
 }
-
-/**
- * A clock that can fall behind: `now()` jumps ahead without firing any timer, as when the event
- * loop was blocked; `fire()` then runs the timers that are due.
- */
-export function laggingClock(): {
-  time: number;
-  now(): number;
-  setTimer(callback: () => void, ms: number): () => void;
-  fire(): void;
-  readonly pending: number;
-} {
-  const timers = new Set<{ at: number; callback: () => void }>();
-  const clock = {
-    time: 0,
-    now: () => clock.time,
-    setTimer(callback: () => void, ms: number) {
-      const timer = { at: clock.time + ms, callback };
-      timers.add(timer);
-      return () => {
-        timers.delete(timer);
-      };
-    },
-    fire() {
-      for (const timer of [...timers]) {
-        if (timer.at <= clock.time && timers.delete(timer)) timer.callback();
-      }
-    },
-    get pending() {
-      return timers.size;
-    },
-  };
-  return clock;
-}

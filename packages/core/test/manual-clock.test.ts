@@ -69,3 +69,22 @@ describe('manualClock', () => {
     expect(() => manualClock(Number.NaN)).toThrow(RangeError);
   });
 });
+
+describe('manualClock.jump', () => {
+  it('moves time without firing timers; the next advance fires the due ones late, in order', async () => {
+    const clock = manualClock();
+    const fired: Array<[string, number]> = [];
+    clock.setTimer(() => fired.push(['a', clock.now()]), 100);
+    clock.setTimer(() => fired.push(['b', clock.now()]), 110);
+    clock.setTimer(() => fired.push(['c', clock.now()]), 120);
+    clock.jump(115);
+    expect(fired).toEqual([]);
+    await clock.advance(0);
+    expect(fired).toEqual([
+      ['a', 115],
+      ['b', 115],
+    ]);
+    expect(clock.pendingTimers).toBe(1);
+    expect(() => clock.jump(-1)).toThrow(RangeError);
+  });
+});

@@ -1,4 +1,4 @@
-import type { Clock, TimerKind } from '@bulwark/core';
+import type { TimerKind } from '@bulwark/core';
 import { type ManualClock, manualClock } from '@bulwark/core/testing';
 
 export interface Deferred<T> {
@@ -52,32 +52,4 @@ export function spyClock(): ManualClock & { kinds: TimerKind[]; timersSet: numbe
     return clock.setTimer(callback, ms, kind);
   };
   return spy;
-}
-
-/**
- * A clock that can fall behind: `now()` jumps ahead by `lag` without firing any timer, as when
- * the event loop was blocked; `fire()` then runs the timers that are due.
- */
-export function laggingClock(): Clock & { time: number; fire(): void; readonly pending: number } {
-  const timers = new Set<{ at: number; callback: () => void }>();
-  const clock = {
-    time: 0,
-    now: () => clock.time,
-    setTimer(callback: () => void, ms: number) {
-      const timer = { at: clock.time + ms, callback };
-      timers.add(timer);
-      return () => {
-        timers.delete(timer);
-      };
-    },
-    fire() {
-      for (const timer of [...timers]) {
-        if (timer.at <= clock.time && timers.delete(timer)) timer.callback();
-      }
-    },
-    get pending() {
-      return timers.size;
-    },
-  };
-  return clock;
 }
