@@ -36,6 +36,7 @@ export function recordingClock(): ManualClock & { kinds: TimerKind[] } {
       return clock.setTimer(callback, ms, kind);
     },
     advance: (ms) => clock.advance(ms),
+    jump: (ms) => clock.jump(ms),
     flush: () => clock.flush(),
     get pendingTimers() {
       return clock.pendingTimers;
