@@ -13,12 +13,17 @@ function opsPerSecond(nsPerOp: number): string {
   return ops.toFixed(0);
 }
 
+/** What a case adds to the bare call: paired by round when the run recorded it. */
+function overheadOf(result: CaseResult, bare: CaseResult): number {
+  return result.overheadNs ?? result.nsPerOp - bare.nsPerOp;
+}
+
 function verdict(result: CaseResult, all: CaseResult[], bare: CaseResult | undefined): string {
   const target: Target | undefined = result.target;
   if (!target) return '';
   if ('maxOverheadNs' in target) {
     if (!bare) return '';
-    const overhead = result.nsPerOp - bare.nsPerOp;
+    const overhead = overheadOf(result, bare);
     return `≤ ${target.maxOverheadNs} ns over bare: ${overhead <= target.maxOverheadNs ? 'met' : 'MISSED'}`;
   }
   const other = all.find((c) => c.name === target.atLeastTimesFasterThan);
@@ -80,7 +85,7 @@ export function suiteSection(suite: SuiteResult): string {
   for (const c of suite.cases) {
     const label =
       c.kind === 'ours' ? `**${c.name}**` : c.kind === 'bare' ? `${c.name} (bare)` : c.name;
-    const over = bare && c !== bare ? ns(c.nsPerOp - bare.nsPerOp) : '';
+    const over = bare && c !== bare ? ns(overheadOf(c, bare)) : '';
     const times = bare && c !== bare ? `${(c.nsPerOp / bare.nsPerOp).toFixed(2)}` : '';
     lines.push(
       `| ${label} | ${ns(c.nsPerOp)} | ${ns(c.p50NsPerOp)} | ${ns(c.p99NsPerOp)} | ${opsPerSecond(c.nsPerOp)} | ${over} | ${times} | ${verdict(c, suite.cases, bare)} |`,

@@ -18,38 +18,65 @@ function machine(): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${gib} GiB, ${os.platform()} ${os.arch()}`;
 }
 
-// Cases run round-robin, several rounds, and each keeps its best round: a case measured right
-// after another inherits that one's JIT state, and alternating evens that out.
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Cases run round-robin, several rounds, after a warm-up round through the same harness whose
+// figures are dropped. The warm-up matters: mitata's loop stays monomorphic for the first
+// function it measures, so without it the case measured first (the bare call) runs faster than
+// it ever does beside the others. A case's time is its median over rounds, and its overhead is
+// the median over rounds of (its time - the bare call's time in the same round): both are then
+// measured in the same JIT and GC state.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const cpuTimePerSample = Number(process.env.BENCH_CPU_MS ?? 400) * 1e6;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Sample {
+  avg: number;
+  p50: number;
+  p99: number;
+}
 
 async function runSuite(suite: Suite): Promise<SuiteResult> {
   await suite.setup?.();
-  const best = new Map<Case, CaseResult>();
+  const samples = new Map<Case, Sample[]>(suite.cases.map((c) => [c, []]));
   try {
     for (const c of suite.cases) await c.fn(); // fail loudly before measuring a case that throws
+    for (const c of suite.cases) await measure(c.fn, { min_cpu_time: cpuTimePerSample / 4 });
     for (let round = 0; round < rounds; round++) {
       for (const c of suite.cases) {
         const stats = await measure(c.fn, { min_cpu_time: cpuTimePerSample });
         const per = c.opsPerCall ?? 1;
-        const previous = best.get(c);
-        if (previous && previous.nsPerOp <= stats.avg / per) continue;
-        best.set(c, {
-          name: c.name,
-          kind: c.kind,
-          nsPerOp: stats.avg / per,
-          p50NsPerOp: stats.p50 / per,
-          p99NsPerOp: stats.p99 / per,
-          ...(c.target ? { target: c.target } : {}),
-        });
+        samples.get(c)!.push({ avg: stats.avg / per, p50: stats.p50 / per, p99: stats.p99 / per });
       }
     }
   } finally {
     await suite.teardown?.();
   }
-  const cases = suite.cases.map((c) => best.get(c)!);
+  const bare = suite.cases.find((c) => c.kind === 'bare');
+  const bareSamples = bare ? samples.get(bare)! : undefined;
+  const cases = suite.cases.map((c): CaseResult => {
+    const own = samples.get(c)!;
+    const overheadNs =
+      bareSamples && c !== bare
+        ? median(own.map((s, round) => s.avg - bareSamples[round]!.avg))
+        : undefined;
+    return {
+      name: c.name,
+      kind: c.kind,
+      nsPerOp: median(own.map((s) => s.avg)),
+      p50NsPerOp: median(own.map((s) => s.p50)),
+      p99NsPerOp: median(own.map((s) => s.p99)),
+      ...(overheadNs !== undefined ? { overheadNs } : {}),
+      ...(c.target ? { target: c.target } : {}),
+    };
+  });
   for (const c of cases)
-    console.log(`  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op`);
+    console.log(
+      `  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op${c.overheadNs === undefined ? '' : ` (+${c.overheadNs.toFixed(1)})`}`,
+    );
   return {
     id: suite.id,
     title: suite.title,

@@ -33,6 +33,8 @@ export interface CaseResult {
   nsPerOp: number;
   p50NsPerOp: number;
   p99NsPerOp: number;
+  /** Median over rounds of this case's time less the bare call's in the same round. */
+  overheadNs?: number;
   target?: Target;
 }
 
