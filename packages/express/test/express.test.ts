@@ -243,6 +243,34 @@ for (const [name, createApp] of [
       await call(`${url}/late`);
       expect(passedOn).toBe(true);
     });
+
+    it('keys by the address the trust proxy setting gives, however it is set', async () => {
+      // Each limiter admits one request per key: a second request from the same key is refused.
+      const oneEach = () =>
+        rateLimit({ limiter: tokenBucket({ capacity: 1, refillPerSecond: 1e-6 }) });
+      const spoofed = (path: string, from: string) =>
+        call(path, { headers: { 'x-forwarded-for': from } }).then((r) => r.status);
+
+      const plain = createApp();
+      plain.get('/', oneEach(), (_req, res) => res.end());
+      const plainUrl = await serve(plain);
+      // Not trusted: both requests come from 127.0.0.1, whatever the header says.
+      expect(await spoofed(`${plainUrl}/`, '203.0.113.1')).toBe(200);
+      expect(await spoofed(`${plainUrl}/`, '203.0.113.2')).toBe(429);
+
+      for (const setting of [true, 'loopback', 1]) {
+        const parent = createApp();
+        parent.set('trust proxy', setting);
+        // Mounted apps inherit the setting: the limiter there must believe the header too.
+        const child = createApp();
+        child.get('/', oneEach(), (_req, res) => res.end());
+        parent.use('/child', child);
+        const url = await serve(parent);
+        expect(await spoofed(`${url}/child/`, '203.0.113.1')).toBe(200);
+        expect(await spoofed(`${url}/child/`, '203.0.113.2')).toBe(200);
+        expect(await spoofed(`${url}/child/`, '203.0.113.1')).toBe(429);
+      }
+    });
   });
 }
 
