@@ -52,12 +52,17 @@ export interface SuiteResult {
 
 export interface HttpCaseResult {
   name: string;
-  kind: 'bare' | 'ours' | 'peer';
+  /** `reference`: a middleware that does nothing, the framework's floor for any middleware. */
+  kind: 'bare' | 'ours' | 'peer' | 'reference';
   /** The bare case this one is compared with. */
   bare?: string;
   requestsPerSecond: number;
   /** Median over rounds of 1 - this round's req/s / its bare case's req/s in the same round. */
   costVsBare?: number;
+  /** Median over rounds of the server's CPU time (user + system) per request, in µs. */
+  cpuUsPerRequest?: number;
+  /** Median over rounds of this round's CPU per request / its bare case's in the same round - 1. */
+  cpuCostVsBare?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;

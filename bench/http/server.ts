@@ -15,10 +15,22 @@ import Fastify from 'fastify';
 const HUGE = 1_000_000_000;
 const limiter = () => tokenBucket({ capacity: HUGE, refillPerSecond: HUGE });
 const body = { id: 42, name: 'user 42' };
+// The fields bulwark's rateLimit sends with these limits, as constants.
+const FIELDS = { policy: `"default";q=${HUGE};w=1`, limit: `"default";r=${HUGE - 1};t=0` };
 
 async function expressApp(variant: string) {
   const app = express();
   app.use(express.json());
+  // The floor: what one middleware that does nothing costs Express.
+  if (variant === 'express-empty') app.use((_req, _res, next) => next());
+  // What the two RateLimit fields cost by themselves: the same two fields, constant, and no limiter.
+  if (variant === 'express-fields') {
+    app.use((_req, res, next) => {
+      res.setHeader('RateLimit-Policy', FIELDS.policy);
+      res.setHeader('RateLimit', FIELDS.limit);
+      next();
+    });
+  }
   if (variant === 'express-bulwark') app.use(bulwarkExpress.rateLimit({ limiter: limiter() }));
   if (variant === 'express-erl') {
     app.use(
@@ -49,6 +61,15 @@ async function fastifyApp(variant: string) {
       rateLimit: bulwarkFastify.rateLimit({ limiter: limiter() }),
     });
   }
+  // The floor: what one onRequest hook that does nothing costs Fastify.
+  if (variant === 'fastify-empty') app.addHook('onRequest', (_request, _reply, done) => done());
+  if (variant === 'fastify-fields') {
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.header('RateLimit-Policy', FIELDS.policy);
+      reply.header('RateLimit', FIELDS.limit);
+      done();
+    });
+  }
   if (variant === 'fastify-frl')
     await app.register(fastifyRateLimit, { max: HUGE, timeWindow: 60_000 });
   app.get('/', async () => body);
@@ -56,6 +77,12 @@ async function fastifyApp(variant: string) {
   const address = app.server.address();
   return typeof address === 'object' && address ? address.port : 0;
 }
+
+// The benchmark asks for this process's CPU time before and after each run: CPU per request
+// is the server's cost, whether or not the load generator keeps it busy.
+process.on('message', (message) => {
+  if (message === 'cpu') process.send?.(process.cpuUsage());
+});
 
 const variant = process.argv[2] ?? '';
 const port = variant.startsWith('express') ? await expressApp(variant) : await fastifyApp(variant);

@@ -2,7 +2,7 @@
  * Requests per second through Express and Fastify, bare and with each rate limiter, measured by
  * autocannon over loopback. Each server runs in a child process; autocannon in this one.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
 import type { HttpCaseResult } from '../suite.ts';
@@ -10,7 +10,8 @@ import type { HttpCaseResult } from '../suite.ts';
 export interface HttpCase {
   name: string;
   variant: string;
-  kind: 'bare' | 'ours' | 'peer';
+  /** `reference`: the framework's own cost of one middleware that does nothing, for scale. */
+  kind: 'bare' | 'ours' | 'peer' | 'reference';
   /** The bare case this one is compared with. */
   bare?: string;
   request?: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
@@ -18,6 +19,18 @@ export interface HttpCase {
 
 export const httpCases: HttpCase[] = [
   { name: 'Express bare', variant: 'express-bare', kind: 'bare' },
+  {
+    name: 'Express + a middleware that does nothing',
+    variant: 'express-empty',
+    kind: 'reference',
+    bare: 'Express bare',
+  },
+  {
+    name: 'Express + a middleware setting the two RateLimit fields, constant',
+    variant: 'express-fields',
+    kind: 'reference',
+    bare: 'Express bare',
+  },
   {
     name: 'Express + bulwark rateLimit',
     variant: 'express-bulwark',
@@ -31,6 +44,18 @@ export const httpCases: HttpCase[] = [
     bare: 'Express bare',
   },
   { name: 'Fastify bare', variant: 'fastify-bare', kind: 'bare' },
+  {
+    name: 'Fastify + an onRequest hook that does nothing',
+    variant: 'fastify-empty',
+    kind: 'reference',
+    bare: 'Fastify bare',
+  },
+  {
+    name: 'Fastify + an onRequest hook setting the two RateLimit fields, constant',
+    variant: 'fastify-fields',
+    kind: 'reference',
+    bare: 'Fastify bare',
+  },
   {
     name: 'Fastify + bulwark rateLimit',
     variant: 'fastify-bulwark',
@@ -58,18 +83,24 @@ export const httpCases: HttpCase[] = [
 ];
 
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 6);
+const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 8);
+const warmUpSeconds = Number(process.env.BENCH_HTTP_WARM_UP_SECONDS ?? 2);
 
 async function startServer(variant: string): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [new URL('./server.ts', import.meta.url).pathname, variant],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { port: (JSON.parse(String(line)) as { port: number }).port, child };
+}
+
+/** The server's CPU time so far (user + system), in microseconds. */
+async function cpuTime(child: ChildProcess): Promise<number> {
+  child.send('cpu');
+  const [usage] = (await once(child, 'message')) as [NodeJS.CpuUsage];
+  return usage.user + usage.system;
 }
 
 async function load(port: number, c: HttpCase, duration: number) {
@@ -84,6 +115,44 @@ async function load(port: number, c: HttpCase, duration: number) {
   });
 }
 
+interface Run {
+  rps: number;
+  /** The server's CPU time per request, in µs. */
+  cpuUs: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Pins a process (every thread of it) to one core; false where taskset is missing. */
+function pinTo(pid: number, core: number): boolean {
+  if (process.platform !== 'linux') return false;
+  return spawnSync('taskset', ['-a', '-cp', String(core), String(pid)]).status === 0;
+}
+
+async function measureCase(c: HttpCase, pinned: boolean): Promise<Run> {
+  const server = await startServer(c.variant);
+  try {
+    if (pinned) pinTo(server.child.pid!, 1);
+    await load(server.port, c, warmUpSeconds);
+    const cpuBefore = await cpuTime(server.child);
+    const run = await load(server.port, c, seconds);
+    const cpuUs = (await cpuTime(server.child)) - cpuBefore;
+    return {
+      rps: run.requests.average,
+      cpuUs: cpuUs / Math.max(1, run.requests.total),
+      p50: run.latency.p50,
+      p99: run.latency.p99,
+      errors: run.errors,
+      non2xx: run.non2xx,
+    };
+  } finally {
+    server.child.kill();
+    await once(server.child, 'exit');
+  }
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -91,44 +160,33 @@ const median = (values: number[]) => {
 };
 
 /**
- * Every server starts first; then the cases run round-robin, `rounds` times `seconds` each.
- * Loopback throughput on a small shared machine drifts by 10% and more within a minute, so a
- * case's cost is taken against its bare framework in the same round, and the median of those
- * per-round costs is reported, with the median throughput.
+ * The cases run round-robin, `rounds` times. Each run starts its server afresh, warms it up for
+ * `warmUpSeconds` and measures it for `seconds`: the same server code runs up to 30% faster or
+ * slower from one process to the next (the JIT's choices), so a figure comes from many
+ * processes, not one. Loopback throughput on a small shared machine also drifts within a
+ * minute, so a case's cost is taken against its bare framework in the same round, and the median
+ * of those per-round costs is reported, with the median throughput. Where `taskset` exists, the
+ * load generator runs on one core and the server on the other.
  */
-export async function runHttpCases(): Promise<HttpCaseResult[]> {
-  const servers = new Map<string, { port: number; child: ChildProcess }>();
-  const runs = new Map<
-    HttpCase,
-    Array<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }>
-  >();
-  try {
-    for (const c of httpCases) {
-      if (!servers.has(c.variant)) servers.set(c.variant, await startServer(c.variant));
-      runs.set(c, []);
-    }
-    for (const c of httpCases) await load(servers.get(c.variant)!.port, c, 1);
-    for (let r = 0; r < rounds; r++) {
-      for (const c of httpCases) {
-        const run = await load(servers.get(c.variant)!.port, c, seconds);
-        runs.get(c)!.push({
-          rps: run.requests.average,
-          p50: run.latency.p50,
-          p99: run.latency.p99,
-          errors: run.errors,
-          non2xx: run.non2xx,
-        });
+export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpCaseResult[]> {
+  const runs = new Map<HttpCase, Run[]>(cases.map((c) => [c, []]));
+  const pinned = pinTo(process.pid, 0);
+  for (let r = 0; r < rounds; r++) {
+    // Every other round runs the cases backwards, so a drift within a round favours none.
+    const order = r % 2 === 0 ? cases : [...cases].reverse();
+    for (const c of order) {
+      const run = await measureCase(c, pinned);
+      if (process.env.BENCH_VERBOSE) {
+        console.log(
+          `    round ${r + 1} ${c.name.padEnd(72)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUs.toFixed(1).padStart(6)} µs CPU/request`,
+        );
       }
-    }
-  } finally {
-    for (const { child } of servers.values()) {
-      child.kill();
-      await once(child, 'exit');
+      runs.get(c)!.push(run);
     }
   }
-  const results = httpCases.map((c): HttpCaseResult => {
+  const results = cases.map((c): HttpCaseResult => {
     const own = runs.get(c)!;
-    const bare = httpCases.find((b) => b.name === c.bare);
+    const bare = cases.find((b) => b.name === c.bare);
     const bareRuns = bare ? runs.get(bare)! : undefined;
     return {
       name: c.name,
@@ -136,6 +194,10 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       ...(c.bare ? { bare: c.bare } : {}),
       requestsPerSecond: median(own.map((r) => r.rps)),
       ...(bareRuns ? { costVsBare: median(own.map((r, i) => 1 - r.rps / bareRuns[i]!.rps)) } : {}),
+      cpuUsPerRequest: median(own.map((r) => r.cpuUs)),
+      ...(bareRuns
+        ? { cpuCostVsBare: median(own.map((r, i) => r.cpuUs / bareRuns[i]!.cpuUs - 1)) }
+        : {}),
       p50Ms: median(own.map((r) => r.p50)),
       p99Ms: median(own.map((r) => r.p99)),
       errors: own.reduce((sum, r) => sum + r.errors, 0),
@@ -145,8 +207,10 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
   for (const r of results) {
     const cost =
       r.costVsBare === undefined ? '' : ` (${(r.costVsBare * 100).toFixed(1)}% below bare)`;
+    const cpuCost =
+      r.cpuCostVsBare === undefined ? '' : ` (${(r.cpuCostVsBare * 100).toFixed(1)}% above bare)`;
     console.log(
-      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}`,
+      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}, ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request${cpuCost}`,
     );
   }
   return results;
