@@ -63,6 +63,11 @@ export interface HttpCaseResult {
   cpuUsPerRequest?: number;
   /** Median over rounds of this round's CPU per request / its bare case's in the same round - 1. */
   cpuCostVsBare?: number;
+  /**
+   * Median over rounds of the share of the server's busy CPU spent in the middleware's own code,
+   * from a CPU profile: samples whose stack reaches that code before the framework's `next`.
+   */
+  ownCpuShare?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;

@@ -10,6 +10,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import express from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
 import Fastify from 'fastify';
+import { ownShare, startProfiling } from './profile.ts';
 
 // Limits far above what the benchmark sends: every request is let through and counted.
 const HUGE = 1_000_000_000;
@@ -80,8 +81,18 @@ async function fastifyApp(variant: string) {
 
 // The benchmark asks for this process's CPU time before and after each run: CPU per request
 // is the server's cost, whether or not the load generator keeps it busy.
-process.on('message', (message) => {
+// It may also profile a stretch of load: what share of the CPU the code under `mark` takes.
+let profiling: Awaited<ReturnType<typeof startProfiling>> | undefined;
+process.on('message', async (message: 'cpu' | 'profile' | { share: string }) => {
   if (message === 'cpu') process.send?.(process.cpuUsage());
+  else if (message === 'profile') {
+    profiling = await startProfiling();
+    process.send?.('profiling');
+  } else if (profiling !== undefined) {
+    const profile = await profiling.stop();
+    profiling = undefined;
+    process.send?.({ share: ownShare(profile, message.share) });
+  }
 });
 
 const variant = process.argv[2] ?? '';

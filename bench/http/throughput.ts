@@ -14,6 +14,8 @@ export interface HttpCase {
   kind: 'bare' | 'ours' | 'peer' | 'reference';
   /** The bare case this one is compared with. */
   bare?: string;
+  /** Where the middleware's own code lives (a path fragment): its share of the server's CPU is profiled. */
+  code?: string;
   request?: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
 }
 
@@ -33,12 +35,14 @@ export const httpCases: HttpCase[] = [
   },
   {
     name: 'Express + bulwark rateLimit',
+    code: '/packages/',
     variant: 'express-bulwark',
     kind: 'ours',
     bare: 'Express bare',
   },
   {
     name: 'Express + express-rate-limit',
+    code: '/express-rate-limit/',
     variant: 'express-erl',
     kind: 'peer',
     bare: 'Express bare',
@@ -58,18 +62,21 @@ export const httpCases: HttpCase[] = [
   },
   {
     name: 'Fastify + bulwark rateLimit',
+    code: '/packages/',
     variant: 'fastify-bulwark',
     kind: 'ours',
     bare: 'Fastify bare',
   },
   {
     name: 'Fastify + @fastify/rate-limit',
+    code: '/@fastify/rate-limit/',
     variant: 'fastify-frl',
     kind: 'peer',
     bare: 'Fastify bare',
   },
   {
     name: 'Express idempotency replay (POST, same key)',
+    code: '/packages/',
     variant: 'express-bare',
     kind: 'ours',
     bare: 'Express bare',
@@ -85,6 +92,7 @@ export const httpCases: HttpCase[] = [
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 8);
 const warmUpSeconds = Number(process.env.BENCH_HTTP_WARM_UP_SECONDS ?? 2);
+const profileSeconds = 2;
 
 async function startServer(variant: string): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
@@ -94,6 +102,20 @@ async function startServer(variant: string): Promise<{ port: number; child: Chil
   );
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { port: (JSON.parse(String(line)) as { port: number }).port, child };
+}
+
+/** The share of the server's CPU in the code under `code`, over `profileSeconds` of load. */
+async function profiled(
+  server: { port: number; child: ChildProcess },
+  c: HttpCase,
+  code: string,
+): Promise<number> {
+  server.child.send('profile');
+  await once(server.child, 'message');
+  await load(server.port, c, profileSeconds);
+  server.child.send({ share: code });
+  const [{ share }] = (await once(server.child, 'message')) as [{ share: number }];
+  return share;
 }
 
 /** The server's CPU time so far (user + system), in microseconds. */
@@ -123,6 +145,8 @@ interface Run {
   p99: number;
   errors: number;
   non2xx: number;
+  /** The share of the server's busy CPU in the middleware's own code, if profiled. */
+  ownShare?: number;
 }
 
 /** Pins a process (every thread of it) to one core; false where taskset is missing. */
@@ -139,7 +163,10 @@ async function measureCase(c: HttpCase, pinned: boolean): Promise<Run> {
     const cpuBefore = await cpuTime(server.child);
     const run = await load(server.port, c, seconds);
     const cpuUs = (await cpuTime(server.child)) - cpuBefore;
+    // Profiled after the measured stretch, so the profiler's own cost stays out of it.
+    const ownShare = c.code === undefined ? undefined : await profiled(server, c, c.code);
     return {
+      ...(ownShare === undefined ? {} : { ownShare }),
       rps: run.requests.average,
       cpuUs: cpuUs / Math.max(1, run.requests.total),
       p50: run.latency.p50,
@@ -178,7 +205,7 @@ export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpC
       const run = await measureCase(c, pinned);
       if (process.env.BENCH_VERBOSE) {
         console.log(
-          `    round ${r + 1} ${c.name.padEnd(72)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUs.toFixed(1).padStart(6)} µs CPU/request`,
+          `    round ${r + 1} ${c.name.padEnd(72)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUs.toFixed(1).padStart(6)} µs CPU/request${run.ownShare === undefined ? '' : `, own code ${(run.ownShare * 100).toFixed(1)}% of server CPU`}`,
         );
       }
       runs.get(c)!.push(run);
@@ -198,6 +225,9 @@ export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpC
       ...(bareRuns
         ? { cpuCostVsBare: median(own.map((r, i) => r.cpuUs / bareRuns[i]!.cpuUs - 1)) }
         : {}),
+      ...(c.code === undefined
+        ? {}
+        : { ownCpuShare: median(own.map((r) => r.ownShare ?? Number.NaN)) }),
       p50Ms: median(own.map((r) => r.p50)),
       p99Ms: median(own.map((r) => r.p99)),
       errors: own.reduce((sum, r) => sum + r.errors, 0),
@@ -210,7 +240,7 @@ export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpC
     const cpuCost =
       r.cpuCostVsBare === undefined ? '' : ` (${(r.cpuCostVsBare * 100).toFixed(1)}% above bare)`;
     console.log(
-      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}, ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request${cpuCost}`,
+      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}, ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request${cpuCost}${r.ownCpuShare === undefined ? '' : `, own code ${(r.ownCpuShare * 100).toFixed(1)}% of server CPU`}`,
     );
   }
   return results;

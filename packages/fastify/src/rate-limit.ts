@@ -1,9 +1,4 @@
-import {
-  HttpRateLimit,
-  type HttpRateLimitOptions,
-  RATE_LIMIT,
-  RATE_LIMIT_POLICY,
-} from '@bulwark/http';
+import { HttpRateLimit, type HttpRateLimitOptions } from '@bulwark/http';
 import type { Decision, RateLimiter } from '@bulwark/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Protection, RequestHook } from './hooks.js';
@@ -20,6 +15,11 @@ export interface RateLimitProtection extends Protection {
 
 // request.ip applies the server's trustProxy option: X-Forwarded-For counts only where it says so.
 const ipOf = (request: FastifyRequest): string | undefined => request.ip;
+
+// Fastify lowercases every name reply.header is given, and sends it so; a name already in lower
+// case saves a new string on every request.
+const RATE_LIMIT_POLICY = 'ratelimit-policy';
+const RATE_LIMIT = 'ratelimit';
 
 /**
  * Takes from `limiter` for every request of the routes it is on (an `onRequest` hook):
