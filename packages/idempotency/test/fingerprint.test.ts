@@ -8,7 +8,13 @@ function reversed(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).reverse()) {
-    out[key] = reversed((value as Record<string, unknown>)[key]);
+    // Defined, not assigned: `out.__proto__ = x` would set the prototype, not a key, as JSON.parse does.
+    Object.defineProperty(out, key, {
+      value: reversed((value as Record<string, unknown>)[key]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
