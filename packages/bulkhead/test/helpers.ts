@@ -1,40 +1,4 @@
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-export interface Tracked<T> {
-  state: 'pending' | 'fulfilled' | 'rejected';
-  value?: T;
-  error?: unknown;
-}
-
-/** Where a promise stands, without waiting for it. */
-export function track<T>(promise: Promise<T>): Tracked<T> {
-  const seen: Tracked<T> = { state: 'pending' };
-  promise.then(
-    (value) => {
-      seen.state = 'fulfilled';
-      seen.value = value;
-    },
-    (error: unknown) => {
-      seen.state = 'rejected';
-      seen.error = error;
-    },
-  );
-  return seen;
-}
+export { type Deferred, deferred, Tracked, track } from '@bulwark/core/testing';
 
 /** Lets every queued promise job run. */
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

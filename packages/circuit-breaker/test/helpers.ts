@@ -1,4 +1,7 @@
 import type { Policy, PolicyEvent } from '@bulwark/core';
+import { type Deferred, deferred as deferredOf } from '@bulwark/core/testing';
+
+export type { Deferred };
 
 export const outage = new Error('dependency down');
 export const ok = async () => 'ok';
@@ -35,20 +38,9 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return 'did not reject';
 }
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
+/** A deferred call result; a string unless told otherwise, as these tests' calls return. */
 export function deferred<T = string>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  return deferredOf<T>();
 }
 
 /** Every event the policy emits, in order. */

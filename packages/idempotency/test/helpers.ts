@@ -9,7 +9,7 @@ import {
   memoryIdempotencyStore,
 } from '@bulwark/idempotency';
 
-export { deferred } from './store-contract.js';
+export { deferred } from '@bulwark/core/testing';
 
 export interface Setup {
   clock: ManualClock;

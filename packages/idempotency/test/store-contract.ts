@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Clock, isResilienceError } from '@bulwark/core';
-import { manualClock } from '@bulwark/core/testing';
+import { deferred, manualClock } from '@bulwark/core/testing';
 import {
   fingerprint,
   IdempotencyLeaseLostError,
@@ -30,16 +30,6 @@ export interface StoreHarness {
    */
   renewedLeaseMs: number;
   close?(): Promise<void> | void;
-}
-
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 const DAY = 86_400_000;

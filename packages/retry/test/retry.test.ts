@@ -5,27 +5,12 @@ import {
   pipeline,
   RateLimitedError,
 } from '@bulwark/core';
-import { manualClock } from '@bulwark/core/testing';
+import { manualClock, track } from '@bulwark/core/testing';
 import { constant, exponential, retry } from '@bulwark/retry';
 import { describe, expect, it } from 'vitest';
 import { Abortable, flaky, recordingClock } from './helpers.js';
 
 /** Lets a call run as far as `ms` of manual time allows, and reports whether it settled. */
-function track<T>(promise: Promise<T>) {
-  const state = { settled: false, value: undefined as T | undefined, error: undefined as unknown };
-  promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
-
 describe('retry: attempts', () => {
   it('returns the first attempt’s value without retrying', async () => {
     const { fn, attempts } = flaky(0);

@@ -144,18 +144,7 @@ export async function call(url: string, send: Send = {}): Promise<Answer> {
   return { status: response.status, headers: response.headers, text, json };
 }
 
-export interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+export { type Deferred, deferred } from '@bulwark/core/testing';
 
 /** The stores a run of the suite uses; memory stores by default. */
 export interface SuiteStores {
