@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { measure } from 'mitata';
 import { runHttpCases } from './http/throughput.ts';
 import { resultsPage } from './report.ts';
+import { median, roundOrder } from './rounds.ts';
 import type { Case, CaseResult, Suite, SuiteResult } from './suite.ts';
 
 const here = new URL('./', import.meta.url);
@@ -29,12 +30,6 @@ function machine(): string {
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const cpuTimePerSample = Number(process.env.BENCH_CPU_MS ?? 400) * 1e6;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 interface Sample {
   avg: number;
   p50: number;
@@ -48,9 +43,7 @@ async function runSuite(suite: Suite): Promise<SuiteResult> {
     for (const c of suite.cases) await c.fn(); // fail loudly before measuring a case that throws
     for (const c of suite.cases) await measure(c.fn, { min_cpu_time: cpuTimePerSample / 4 });
     for (let round = 0; round < rounds; round++) {
-      // Every other round runs the cases backwards, so a drift within a round favours none.
-      const order = round % 2 === 0 ? suite.cases : [...suite.cases].reverse();
-      for (const c of order) {
+      for (const c of roundOrder(suite.cases, round)) {
         const stats = await measure(c.fn, { min_cpu_time: cpuTimePerSample });
         const per = c.opsPerCall ?? 1;
         samples.get(c)!.push({ avg: stats.avg / per, p50: stats.p50 / per, p99: stats.p99 / per });
@@ -79,7 +72,7 @@ async function runSuite(suite: Suite): Promise<SuiteResult> {
   });
   for (const c of cases)
     console.log(
-      `  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op${c.overheadNs === undefined ? '' : ` (+${c.overheadNs.toFixed(1)})`}`,
+      `  ${c.name.padEnd(56)} ${c.nsPerOp.toFixed(1).padStart(12)} ns/op${c.overheadNs === undefined ? '' : ` (${c.overheadNs >= 0 ? '+' : ''}${c.overheadNs.toFixed(1)} over bare)`}`,
     );
   return {
     id: suite.id,

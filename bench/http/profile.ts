@@ -28,7 +28,7 @@ function isHandOn(frame: ProfileNode['callFrame']): boolean {
 }
 
 /**
- * The share of busy samples (idle and the profiler's own left out) whose stack reaches code
+ * The share of busy samples (idle time and V8's unattributed `(program)` left out) whose stack reaches code
  * under `mark` (a path fragment: `/packages/`, `/express-rate-limit/`) before it reaches a
  * hand-on frame.
  */

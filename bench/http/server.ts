@@ -81,7 +81,8 @@ async function fastifyApp(variant: string) {
 
 // The benchmark asks for this process's CPU time before and after each run: CPU per request
 // is the server's cost, whether or not the load generator keeps it busy.
-// It may also profile a stretch of load: what share of the CPU the code under `mark` takes.
+// It may also profile a stretch of load: `{ share: path }` ends it and answers what share of
+// the CPU the code under that path took.
 let profiling: Awaited<ReturnType<typeof startProfiling>> | undefined;
 process.on('message', async (message: 'cpu' | 'profile' | { share: string }) => {
   if (message === 'cpu') process.send?.(process.cpuUsage());

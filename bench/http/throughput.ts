@@ -5,12 +5,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
+import { median, roundOrder } from '../rounds.ts';
 import type { HttpCaseResult } from '../suite.ts';
 
 export interface HttpCase {
   name: string;
   variant: string;
-  /** `reference`: the framework's own cost of one middleware that does nothing, for scale. */
+  /** `reference`: a middleware for scale (one that does nothing; one that only sets the fields). */
   kind: 'bare' | 'ours' | 'peer' | 'reference';
   /** The bare case this one is compared with. */
   bare?: string;
@@ -180,12 +181,6 @@ async function measureCase(c: HttpCase, pinned: boolean): Promise<Run> {
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 /**
  * The cases run round-robin, `rounds` times. Each run starts its server afresh, warms it up for
  * `warmUpSeconds` and measures it for `seconds`: the same server code runs up to 30% faster or
@@ -195,13 +190,11 @@ const median = (values: number[]) => {
  * of those per-round costs is reported, with the median throughput. Where `taskset` exists, the
  * load generator runs on one core and the server on the other.
  */
-export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpCaseResult[]> {
-  const runs = new Map<HttpCase, Run[]>(cases.map((c) => [c, []]));
+export async function runHttpCases(): Promise<HttpCaseResult[]> {
+  const runs = new Map<HttpCase, Run[]>(httpCases.map((c) => [c, []]));
   const pinned = pinTo(process.pid, 0);
   for (let r = 0; r < rounds; r++) {
-    // Every other round runs the cases backwards, so a drift within a round favours none.
-    const order = r % 2 === 0 ? cases : [...cases].reverse();
-    for (const c of order) {
+    for (const c of roundOrder(httpCases, r)) {
       const run = await measureCase(c, pinned);
       if (process.env.BENCH_VERBOSE) {
         console.log(
@@ -211,9 +204,9 @@ export async function runHttpCases(cases: HttpCase[] = httpCases): Promise<HttpC
       runs.get(c)!.push(run);
     }
   }
-  const results = cases.map((c): HttpCaseResult => {
+  const results = httpCases.map((c): HttpCaseResult => {
     const own = runs.get(c)!;
-    const bare = cases.find((b) => b.name === c.bare);
+    const bare = httpCases.find((b) => b.name === c.bare);
     const bareRuns = bare ? runs.get(bare)! : undefined;
     return {
       name: c.name,
