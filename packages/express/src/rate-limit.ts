@@ -23,14 +23,16 @@ const ipOf = (req: Request): string | undefined =>
 
 /**
  * Takes from `limiter` for every request: `RateLimit-Policy` and `RateLimit` fields on every
- * response it lets through or refuses; a 429 problem with `Retry-After` when refused. A leaky
- * bucket's request waits for its slot before it goes on.
+ * response it lets through (unless `fields: 'refused'`) or refuses; a 429 problem with
+ * `Retry-After` when refused. A leaky bucket's request waits for its slot before it goes on.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const limit = new HttpRateLimit<Request>('rateLimit', options, ipOf);
   const apply = (decision: Decision, res: Response, next: NextFunction): void => {
-    res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
-    res.setHeader(RATE_LIMIT, limit.field(decision));
+    if (!decision.allowed || limit.fieldsOnAllowed) {
+      res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
+      res.setHeader(RATE_LIMIT, limit.field(decision));
+    }
     if (!decision.allowed) sendProblem(res, limit.refusal(decision));
     else if (!(decision.waitMs > 0)) next();
     else {

@@ -299,6 +299,9 @@ describe('@bulwark/express middleware', () => {
       /ipv6Subnet must be an integer from 1 to 128/,
     );
     expect(() => rateLimit({ limiter, key: 'ip' as never })).toThrow(TypeError);
+    expect(() => rateLimit({ limiter, fields: 'none' as never })).toThrow(
+      /rateLimit: fields must be one of 'all', 'refused'/,
+    );
     expect(() => idempotency({ methods: [] })).toThrow(/methods must be a non-empty array/);
     expect(() => idempotency({ required: 'yes' as never })).toThrow(
       'idempotency: required must be a boolean, got string',

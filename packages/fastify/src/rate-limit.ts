@@ -23,14 +23,17 @@ const RATE_LIMIT = 'ratelimit';
 
 /**
  * Takes from `limiter` for every request of the routes it is on (an `onRequest` hook):
- * `RateLimit-Policy` and `RateLimit` fields on every response; a 429 problem with `Retry-After`
- * when refused. A leaky bucket's request waits for its slot before it goes on.
+ * `RateLimit-Policy` and `RateLimit` fields on every response (only on refusals with
+ * `fields: 'refused'`); a 429 problem with `Retry-After` when refused. A leaky bucket's request
+ * waits for its slot before it goes on.
  */
 export function rateLimit(options: RateLimitOptions): RateLimitProtection {
   const limit = new HttpRateLimit<FastifyRequest>('rateLimit', options, ipOf);
   const apply = (decision: Decision, reply: FastifyReply, done: (error?: Error) => void): void => {
-    reply.header(RATE_LIMIT_POLICY, limit.policyField(decision));
-    reply.header(RATE_LIMIT, limit.field(decision));
+    if (!decision.allowed || limit.fieldsOnAllowed) {
+      reply.header(RATE_LIMIT_POLICY, limit.policyField(decision));
+      reply.header(RATE_LIMIT, limit.field(decision));
+    }
     if (!decision.allowed) sendProblem(reply, limit.refusal(decision));
     else if (!(decision.waitMs > 0)) done();
     else {

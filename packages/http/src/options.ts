@@ -6,6 +6,7 @@ import {
   knownOptions,
   nonNegativeOption,
   objectOption,
+  oneOfOption,
   positiveOption,
   realClock,
 } from '@bulwark/core';
@@ -13,6 +14,8 @@ import type { IdempotencyStore } from '@bulwark/idempotency';
 import type { RateLimiter } from '@bulwark/rate-limit';
 import { DEFAULT_IPV6_SUBNET } from './client-key.js';
 import { sfString } from './headers.js';
+
+const FIELDS = ['all', 'refused'] as const;
 
 export type Awaitable<T> = T | PromiseLike<T>;
 
@@ -32,6 +35,12 @@ export interface HttpRateLimitOptions<Req> {
   windowSeconds?: number;
   /** The prefix length IPv6 clients are grouped by; `false` keys by the whole address. Default 56. */
   ipv6Subnet?: number | false;
+  /**
+   * Which responses carry `RateLimit-Policy` and `RateLimit`: `'all'` (default), so a client can
+   * pace itself before it is refused, or only the `'refused'` ones (429), for services whose
+   * clients never read them: the two fields are most of what the middleware costs a small route.
+   */
+  fields?: 'all' | 'refused';
   /** The clock a leaky bucket's wait runs on. Default: the limiter's clock, else real time. */
   clock?: Clock;
 }
@@ -93,6 +102,7 @@ export function resolveRateLimitOptions<Req>(where: string, options: HttpRateLim
     'policyName',
     'windowSeconds',
     'ipv6Subnet',
+    'fields',
     'clock',
   ]);
   const limiter = objectOption(where, 'limiter', options.limiter);
@@ -136,6 +146,7 @@ export function resolveRateLimitOptions<Req>(where: string, options: HttpRateLim
         ? undefined
         : integerOption(where, 'windowSeconds', options.windowSeconds, 1),
     ipv6Subnet,
+    fieldsOnAllowed: oneOfOption(where, 'fields', options.fields ?? 'all', FIELDS) === 'all',
     clock:
       options.clock !== undefined
         ? clockOption(where, options.clock)

@@ -18,6 +18,8 @@ function describe(value: unknown): string {
  */
 export class HttpRateLimit<Req> {
   readonly limiter: RateLimiter;
+  /** False when only refusals carry the RateLimit fields (`fields: 'refused'`). */
+  readonly fieldsOnAllowed: boolean;
   private readonly where: string;
   private readonly addressOf: (req: Req) => string | undefined;
   private readonly keyOf: HttpRateLimitOptions<Req>['key'];
@@ -45,6 +47,7 @@ export class HttpRateLimit<Req> {
     const o = resolveRateLimitOptions(where, options);
     this.where = where;
     this.limiter = o.limiter;
+    this.fieldsOnAllowed = o.fieldsOnAllowed;
     this.addressOf = addressOf;
     this.keyOf = o.key;
     this.cost = o.cost;

@@ -76,6 +76,19 @@ export function describeRateLimit(harness: Harness, stores: SuiteStores): void {
       expect(Math.ceil((refused.json.retryAfterMs as number) / 1000)).toBe(retryAfter);
     });
 
+    it("sends the RateLimit fields with a 429 only, when fields is 'refused'", async () => {
+      const url = await start({ routes: [route(perMinute(1), { fields: 'refused' })] });
+      const allowed = await call(`${url}/limited`);
+      expect(allowed.status).toBe(200);
+      expect(allowed.headers.get('ratelimit-policy')).toBeNull();
+      expect(allowed.headers.get('ratelimit')).toBeNull();
+      const refused = await call(`${url}/limited`);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit-policy')).toBe('"default";q=1;w=60');
+      expect(refused.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+    });
+
     it('ignores a spoofed X-Forwarded-For when the framework does not trust proxies', async () => {
       const url = await start({ routes: [route(perMinute(1))] });
       const first = await call(`${url}/limited`, {
