@@ -41,8 +41,8 @@ function httpSection(suite: SuiteResult, cases: HttpCaseResult[]): string {
     '',
     `Measured ${suite.date} on ${suite.machine}, Node ${suite.node}.`,
     '',
-    '| case | req/s (median) | p50 | p99 | throughput cost vs bare | server CPU / request | CPU cost vs bare | own code, share of server CPU | target |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| case | req/s (median) | p50 | p99 | throughput cost vs bare | server CPU / request | CPU cost vs bare | own code, share of server CPU | instructions / request | instruction cost vs bare | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const percent = (value: number | undefined) =>
     value === undefined ? '' : `${(value * 100).toFixed(1)}%`;
@@ -65,7 +65,7 @@ function httpSection(suite: SuiteResult, cases: HttpCaseResult[]): string {
     const failures = c.errors + c.non2xx > 0 ? ` (${c.errors} errors, ${c.non2xx} non-2xx)` : '';
     const cpu = c.cpuUsPerRequest === undefined ? '' : `${c.cpuUsPerRequest.toFixed(1)} µs`;
     lines.push(
-      `| ${label}${failures} | ${c.requestsPerSecond.toFixed(0)} | ${c.p50Ms} ms | ${c.p99Ms} ms | ${percent(cost)} | ${cpu} | ${percent(c.cpuCostVsBare)} | ${percent(c.ownCpuShare)} | ${target} |`,
+      `| ${label}${failures} | ${c.requestsPerSecond.toFixed(0)} | ${c.p50Ms} ms | ${c.p99Ms} ms | ${percent(cost)} | ${cpu} | ${percent(c.cpuCostVsBare)} | ${percent(c.ownCpuShare)} | ${c.instructionsPerRequest?.toFixed(0) ?? ''} | ${percent(c.instructionCostVsBare)} | ${target} |`,
     );
   }
   return lines.join('\n');

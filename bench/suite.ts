@@ -68,6 +68,10 @@ export interface HttpCaseResult {
    * from a CPU profile: samples whose stack reaches that code before the framework's `next`.
    */
   ownCpuShare?: number;
+  /** Median over runs of the server's user-space instructions per request (callgrind). */
+  instructionsPerRequest?: number;
+  /** Median over runs of this run's instructions per request / its bare case's in the same run - 1. */
+  instructionCostVsBare?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;

@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import autocannon from 'autocannon';
 import { median, roundOrder } from '../rounds.ts';
 import type { HttpCaseResult } from '../suite.ts';
+import { canCountInstructions, instructionsPerRequest } from './instructions.ts';
+import { listeningPort } from './listening.ts';
 
 export interface HttpCase {
   name: string;
@@ -42,6 +44,13 @@ export const httpCases: HttpCase[] = [
     bare: 'Express bare',
   },
   {
+    name: "Express + bulwark rateLimit, fields: 'refused' (RateLimit fields on 429s only)",
+    code: '/packages/',
+    variant: 'express-bulwark-refused',
+    kind: 'ours',
+    bare: 'Express bare',
+  },
+  {
     name: 'Express + express-rate-limit',
     code: '/express-rate-limit/',
     variant: 'express-erl',
@@ -69,6 +78,13 @@ export const httpCases: HttpCase[] = [
     bare: 'Fastify bare',
   },
   {
+    name: "Fastify + bulwark rateLimit, fields: 'refused' (RateLimit fields on 429s only)",
+    code: '/packages/',
+    variant: 'fastify-bulwark-refused',
+    kind: 'ours',
+    bare: 'Fastify bare',
+  },
+  {
     name: 'Fastify + @fastify/rate-limit',
     code: '/@fastify/rate-limit/',
     variant: 'fastify-frl',
@@ -91,18 +107,17 @@ export const httpCases: HttpCase[] = [
 ];
 
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
+const instructionRuns = Number(process.env.BENCH_HTTP_INSTRUCTION_RUNS ?? 3);
+const serverPath = new URL('./server.ts', import.meta.url).pathname;
 const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 8);
 const warmUpSeconds = Number(process.env.BENCH_HTTP_WARM_UP_SECONDS ?? 2);
 const profileSeconds = 2;
 
 async function startServer(variant: string): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [new URL('./server.ts', import.meta.url).pathname, variant],
-    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
-  );
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { port: (JSON.parse(String(line)) as { port: number }).port, child };
+  const child = spawn(process.execPath, [serverPath, variant], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  return { port: await listeningPort(child, variant), child };
 }
 
 /** The share of the server's CPU in the code under `code`, over `profileSeconds` of load. */
@@ -126,12 +141,13 @@ async function cpuTime(child: ChildProcess): Promise<number> {
   return usage.user + usage.system;
 }
 
-async function load(port: number, c: HttpCase, duration: number) {
+/** Load for `duration` seconds, or `{ amount }` requests. */
+async function load(port: number, c: HttpCase, duration: number | { amount: number }) {
   return autocannon({
     url: `http://127.0.0.1:${port}${c.request?.path ?? '/'}`,
     connections: 10,
     pipelining: 1,
-    duration,
+    ...(typeof duration === 'number' ? { duration } : { amount: duration.amount, timeout: 60 }),
     ...(c.request
       ? { method: c.request.method, headers: c.request.headers, body: c.request.body }
       : {}),
@@ -204,10 +220,13 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       runs.get(c)!.push(run);
     }
   }
+  const counts = await countInstructions();
   const results = httpCases.map((c): HttpCaseResult => {
     const own = runs.get(c)!;
     const bare = httpCases.find((b) => b.name === c.bare);
     const bareRuns = bare ? runs.get(bare)! : undefined;
+    const ownCounts = counts?.get(c);
+    const bareCounts = bare ? counts?.get(bare) : undefined;
     return {
       name: c.name,
       kind: c.kind,
@@ -221,6 +240,10 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       ...(c.code === undefined
         ? {}
         : { ownCpuShare: median(own.map((r) => r.ownShare ?? Number.NaN)) }),
+      ...(ownCounts ? { instructionsPerRequest: median(ownCounts) } : {}),
+      ...(ownCounts && bareCounts
+        ? { instructionCostVsBare: median(ownCounts.map((n, i) => n / bareCounts[i]! - 1)) }
+        : {}),
       p50Ms: median(own.map((r) => r.p50)),
       p99Ms: median(own.map((r) => r.p99)),
       errors: own.reduce((sum, r) => sum + r.errors, 0),
@@ -232,9 +255,41 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       r.costVsBare === undefined ? '' : ` (${(r.costVsBare * 100).toFixed(1)}% below bare)`;
     const cpuCost =
       r.cpuCostVsBare === undefined ? '' : ` (${(r.cpuCostVsBare * 100).toFixed(1)}% above bare)`;
+    const instructions =
+      r.instructionsPerRequest === undefined
+        ? ''
+        : `, ${r.instructionsPerRequest.toFixed(0)} instructions/request${r.instructionCostVsBare === undefined ? '' : ` (${(r.instructionCostVsBare * 100).toFixed(1)}% above bare)`}`;
     console.log(
-      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}, ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request${cpuCost}${r.ownCpuShare === undefined ? '' : `, own code ${(r.ownCpuShare * 100).toFixed(1)}% of server CPU`}`,
+      `  ${r.name.padEnd(56)} ${r.requestsPerSecond.toFixed(0).padStart(12)} req/s${cost}, ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request${cpuCost}${r.ownCpuShare === undefined ? '' : `, own code ${(r.ownCpuShare * 100).toFixed(1)}% of server CPU`}${instructions}`,
     );
   }
   return results;
+}
+
+/**
+ * Each case's instructions per request, `instructionRuns` times, round-robin like the
+ * throughput rounds; undefined where valgrind is missing or BENCH_HTTP_INSTRUCTION_RUNS is 0.
+ */
+async function countInstructions(): Promise<Map<HttpCase, number[]> | undefined> {
+  if (!(instructionRuns > 0)) return undefined;
+  if (!canCountInstructions()) {
+    console.log('  (valgrind is not installed: no instruction counts)');
+    return undefined;
+  }
+  const counts = new Map<HttpCase, number[]>(httpCases.map((c) => [c, []]));
+  for (let r = 0; r < instructionRuns; r++) {
+    for (const c of roundOrder(httpCases, r)) {
+      const count = await instructionsPerRequest(serverPath, c.variant, async (port, amount) => {
+        const run = await load(port, c, { amount });
+        return run.requests.total;
+      });
+      if (process.env.BENCH_VERBOSE) {
+        console.log(
+          `    count ${r + 1} ${c.name.padEnd(72)} ${count.toFixed(0)} instructions/request`,
+        );
+      }
+      counts.get(c)!.push(count);
+    }
+  }
+  return counts;
 }
