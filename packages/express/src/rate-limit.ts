@@ -29,7 +29,7 @@ const ipOf = (req: Request): string | undefined =>
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   const limit = new HttpRateLimit<Request>('rateLimit', options, ipOf);
   const apply = (decision: Decision, res: Response, next: NextFunction): void => {
-    if (!decision.allowed || limit.fieldsOnAllowed) {
+    if (limit.sendsFields(decision)) {
       res.setHeader(RATE_LIMIT_POLICY, limit.policyField(decision));
       res.setHeader(RATE_LIMIT, limit.field(decision));
     }

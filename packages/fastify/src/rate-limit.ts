@@ -30,7 +30,7 @@ const RATE_LIMIT = 'ratelimit';
 export function rateLimit(options: RateLimitOptions): RateLimitProtection {
   const limit = new HttpRateLimit<FastifyRequest>('rateLimit', options, ipOf);
   const apply = (decision: Decision, reply: FastifyReply, done: (error?: Error) => void): void => {
-    if (!decision.allowed || limit.fieldsOnAllowed) {
+    if (limit.sendsFields(decision)) {
       reply.header(RATE_LIMIT_POLICY, limit.policyField(decision));
       reply.header(RATE_LIMIT, limit.field(decision));
     }

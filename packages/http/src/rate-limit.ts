@@ -19,7 +19,7 @@ function describe(value: unknown): string {
 export class HttpRateLimit<Req> {
   readonly limiter: RateLimiter;
   /** False when only refusals carry the RateLimit fields (`fields: 'refused'`). */
-  readonly fieldsOnAllowed: boolean;
+  private readonly fieldsOnAllowed: boolean;
   private readonly where: string;
   private readonly addressOf: (req: Req) => string | undefined;
   private readonly keyOf: HttpRateLimitOptions<Req>['key'];
@@ -95,6 +95,11 @@ export class HttpRateLimit<Req> {
     }
     const cost = typeof this.cost === 'number' ? this.cost : await this.cost(req);
     return this.limiter.take(key, cost);
+  }
+
+  /** Whether the response to `decision` carries RateLimit-Policy and RateLimit. */
+  sendsFields(decision: Decision): boolean {
+    return !decision.allowed || this.fieldsOnAllowed;
   }
 
   /** `RateLimit-Policy: "default";q=100;w=60`. */

@@ -10,7 +10,6 @@ import { constant, exponential, retry } from '@bulwark/retry';
 import { describe, expect, it } from 'vitest';
 import { Abortable, flaky, recordingClock } from './helpers.js';
 
-/** Lets a call run as far as `ms` of manual time allows, and reports whether it settled. */
 describe('retry: attempts', () => {
   it('returns the first attempt’s value without retrying', async () => {
     const { fn, attempts } = flaky(0);
