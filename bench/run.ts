@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { measure } from 'mitata';
 import { runHttpCases } from './http/throughput.ts';
 import { resultsPage } from './report.ts';
-import { median, roundOrder } from './rounds.ts';
+import { median, pairedMedian, roundOrder } from './rounds.ts';
 import type { Case, CaseResult, Suite, SuiteResult } from './suite.ts';
 
 const here = new URL('./', import.meta.url);
@@ -58,7 +58,11 @@ async function runSuite(suite: Suite): Promise<SuiteResult> {
     const own = samples.get(c)!;
     const overheadNs =
       bareSamples && c !== bare
-        ? median(own.map((s, round) => s.avg - bareSamples[round]!.avg))
+        ? pairedMedian(
+            own.map((s) => s.avg),
+            bareSamples.map((s) => s.avg),
+            (value, bareValue) => value - bareValue,
+          )
         : undefined;
     return {
       name: c.name,

@@ -52,7 +52,7 @@ export interface SuiteResult {
 
 export interface HttpCaseResult {
   name: string;
-  /** `reference`: a middleware that does nothing, the framework's floor for any middleware. */
+  /** `reference`: a middleware for scale (one that does nothing; one that only sets the fields). */
   kind: 'bare' | 'ours' | 'peer' | 'reference';
   /** The bare case this one is compared with. */
   bare?: string;

@@ -16,6 +16,11 @@ import { ownShare, startProfiling } from './profile.ts';
 const HUGE = 1_000_000_000;
 const limiter = () => tokenBucket({ capacity: HUGE, refillPerSecond: HUGE });
 const body = { id: 42, name: 'user 42' };
+// bulwark's rateLimit options of a variant: `<framework>-bulwark` or `<framework>-bulwark-refused`.
+const bulwarkOptions = (variant: string) => ({
+  limiter: limiter(),
+  ...(variant.endsWith('-refused') ? { fields: 'refused' as const } : {}),
+});
 // The fields bulwark's rateLimit sends with these limits, as constants.
 const FIELDS = { policy: `"default";q=${HUGE};w=1`, limit: `"default";r=${HUGE - 1};t=0` };
 
@@ -32,9 +37,8 @@ async function expressApp(variant: string) {
       next();
     });
   }
-  if (variant === 'express-bulwark') app.use(bulwarkExpress.rateLimit({ limiter: limiter() }));
-  if (variant === 'express-bulwark-refused') {
-    app.use(bulwarkExpress.rateLimit({ limiter: limiter(), fields: 'refused' }));
+  if (variant.startsWith('express-bulwark')) {
+    app.use(bulwarkExpress.rateLimit(bulwarkOptions(variant)));
   }
   if (variant === 'express-erl') {
     app.use(
@@ -60,14 +64,9 @@ async function expressApp(variant: string) {
 
 async function fastifyApp(variant: string) {
   const app = Fastify();
-  if (variant === 'fastify-bulwark') {
+  if (variant.startsWith('fastify-bulwark')) {
     await app.register(bulwarkFastify.bulwark, {
-      rateLimit: bulwarkFastify.rateLimit({ limiter: limiter() }),
-    });
-  }
-  if (variant === 'fastify-bulwark-refused') {
-    await app.register(bulwarkFastify.bulwark, {
-      rateLimit: bulwarkFastify.rateLimit({ limiter: limiter(), fields: 'refused' }),
+      rateLimit: bulwarkFastify.rateLimit(bulwarkOptions(variant)),
     });
   }
   // The floor: what one onRequest hook that does nothing costs Fastify.

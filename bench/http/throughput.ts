@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
-import { median, roundOrder } from '../rounds.ts';
+import { median, pairedMedian, roundOrder } from '../rounds.ts';
 import type { HttpCaseResult } from '../suite.ts';
 import { canCountInstructions, instructionsPerRequest } from './instructions.ts';
 import { listeningPort } from './listening.ts';
@@ -141,13 +141,13 @@ async function cpuTime(child: ChildProcess): Promise<number> {
   return usage.user + usage.system;
 }
 
-/** Load for `duration` seconds, or `{ amount }` requests. */
-async function load(port: number, c: HttpCase, duration: number | { amount: number }) {
+/** Load for `length` seconds, or `{ amount }` requests. */
+async function load(port: number, c: HttpCase, length: number | { amount: number }) {
   return autocannon({
     url: `http://127.0.0.1:${port}${c.request?.path ?? '/'}`,
     connections: 10,
     pipelining: 1,
-    ...(typeof duration === 'number' ? { duration } : { amount: duration.amount, timeout: 60 }),
+    ...(typeof length === 'number' ? { duration: length } : { amount: length.amount, timeout: 60 }),
     ...(c.request
       ? { method: c.request.method, headers: c.request.headers, body: c.request.body }
       : {}),
@@ -231,18 +231,16 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
       name: c.name,
       kind: c.kind,
       ...(c.bare ? { bare: c.bare } : {}),
-      requestsPerSecond: median(own.map((r) => r.rps)),
-      ...(bareRuns ? { costVsBare: median(own.map((r, i) => 1 - r.rps / bareRuns[i]!.rps)) } : {}),
-      cpuUsPerRequest: median(own.map((r) => r.cpuUs)),
-      ...(bareRuns
-        ? { cpuCostVsBare: median(own.map((r, i) => r.cpuUs / bareRuns[i]!.cpuUs - 1)) }
-        : {}),
+      requestsPerSecond: median(rps(own)),
+      ...(bareRuns ? { costVsBare: pairedMedian(rps(own), rps(bareRuns), throughputCost) } : {}),
+      cpuUsPerRequest: median(cpu(own)),
+      ...(bareRuns ? { cpuCostVsBare: pairedMedian(cpu(own), cpu(bareRuns), increase) } : {}),
       ...(c.code === undefined
         ? {}
         : { ownCpuShare: median(own.map((r) => r.ownShare ?? Number.NaN)) }),
       ...(ownCounts ? { instructionsPerRequest: median(ownCounts) } : {}),
       ...(ownCounts && bareCounts
-        ? { instructionCostVsBare: median(ownCounts.map((n, i) => n / bareCounts[i]! - 1)) }
+        ? { instructionCostVsBare: pairedMedian(ownCounts, bareCounts, increase) }
         : {}),
       p50Ms: median(own.map((r) => r.p50)),
       p99Ms: median(own.map((r) => r.p99)),
@@ -265,6 +263,13 @@ export async function runHttpCases(): Promise<HttpCaseResult[]> {
   }
   return results;
 }
+
+const rps = (runs: Run[]) => runs.map((r) => r.rps);
+const cpu = (runs: Run[]) => runs.map((r) => r.cpuUs);
+/** The share of the bare case's throughput a case loses. */
+const throughputCost = (value: number, bareValue: number) => 1 - value / bareValue;
+/** How much more a case takes than the bare case, as a share of the bare case's. */
+const increase = (value: number, bareValue: number) => value / bareValue - 1;
 
 /**
  * Each case's instructions per request, `instructionRuns` times, round-robin like the
