@@ -1,6 +1,7 @@
 export type { Clock, TimerKind } from './clock.js';
 export { realClock } from './clock.js';
 export { AbortScope, CallContext, rootContext, toCallContext } from './context.js';
+export { DeadlineQueue, type Expiring } from './deadline-queue.js';
 export {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -36,6 +37,7 @@ export {
 } from './policy.js';
 export { PolicyBase } from './policy-base.js';
 export { sleep } from './sleep.js';
+export { describeError, StoreTimeout, withStoreTimeout } from './store-timeout.js';
 export {
   atLeastOption,
   clockOption,

@@ -19,4 +19,5 @@ export {
 } from './options.js';
 export { jsonSerializer, type Serializer } from './serializer.js';
 export type { Awaitable, ClaimResult, IdempotencyRecord, IdempotencyStore } from './store.js';
-export { withStoreTimeout } from './store-timeout.js';
+/** Moved to @bulwark/core; re-exported so store authors' imports keep working. */
+export { withStoreTimeout } from '@bulwark/core';

@@ -1,4 +1,11 @@
-import { integerOption, knownOptions, objectOption } from '@bulwark/core';
+import {
+  type Clock,
+  clockOption,
+  integerOption,
+  knownOptions,
+  objectOption,
+  realClock,
+} from '@bulwark/core';
 import type { Pool } from 'pg';
 import { type TableName, tableName } from './table.js';
 
@@ -18,6 +25,8 @@ export interface PostgresIdempotencyStoreOptions {
    * in a migration.
    */
   createTable?: boolean;
+  /** The clock of the `timeoutMs` deadline (one timer for all the store's queries); default real time. */
+  clock?: Clock;
 }
 
 export interface ResolvedPostgresOptions {
@@ -25,10 +34,11 @@ export interface ResolvedPostgresOptions {
   table: TableName;
   timeoutMs: number;
   createTable: boolean;
+  clock: Clock;
 }
 
 const WHERE = 'postgresIdempotencyStore';
-const known = ['pool', 'table', 'timeoutMs', 'createTable'];
+const known = ['pool', 'table', 'timeoutMs', 'createTable', 'clock'];
 
 export function resolvePostgresOptions(
   options: PostgresIdempotencyStoreOptions,
@@ -48,5 +58,6 @@ export function resolvePostgresOptions(
     table: tableName(WHERE, o.table ?? 'bulwark_idempotency'),
     timeoutMs: integerOption(WHERE, 'timeoutMs', o.timeoutMs ?? 1000),
     createTable,
+    clock: o.clock === undefined ? realClock : clockOption(WHERE, o.clock),
   };
 }

@@ -1,5 +1,5 @@
+import { StoreTimeout } from '@bulwark/core';
 import type { ClaimResult, IdempotencyRecord, IdempotencyStore } from '@bulwark/idempotency';
-import { withStoreTimeout } from '@bulwark/idempotency';
 import type { QueryResultRow } from 'pg';
 import {
   type PoolLike,
@@ -56,7 +56,7 @@ class PostgresStore implements PostgresIdempotencyStore {
   readonly table: string;
   private readonly pool: PoolLike;
   private readonly name: TableName;
-  private readonly timeoutMs: number;
+  private readonly timeout: StoreTimeout;
   private readonly sql: Statements;
   private tableReady: Promise<void> | undefined;
 
@@ -65,7 +65,7 @@ class PostgresStore implements PostgresIdempotencyStore {
     this.pool = o.pool;
     this.name = o.table;
     this.table = o.table.name;
-    this.timeoutMs = o.timeoutMs;
+    this.timeout = new StoreTimeout(o.clock, o.timeoutMs);
     this.sql = statements(o.table);
     if (!o.createTable) this.tableReady = Promise.resolve();
   }
@@ -212,7 +212,7 @@ class PostgresStore implements PostgresIdempotencyStore {
     } catch (error) {
       started = Promise.reject(error);
     }
-    return withStoreTimeout(started, this.timeoutMs, `postgresIdempotencyStore: ${what}`, onLate);
+    return this.timeout.guard(started, `postgresIdempotencyStore: ${what}`, onLate);
   }
 }
 

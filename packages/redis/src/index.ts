@@ -1,5 +1,12 @@
-export * from './cache-store.js';
-export * from './circuit-store.js';
-export * from './idempotency-store.js';
-export type { OnStoreError, RedisRateLimitStoreOptions } from './rate-limit-options.js';
-export { type RedisRateLimitStore, redisRateLimitStore } from './rate-limit-store.js';
+export * from './cache/index.js';
+export * from './circuit/index.js';
+export * from './idempotency/index.js';
+export * from './rate-limit/index.js';
+export type {
+  RedisClient,
+  RedisStoreErrorEvent,
+  RedisStoreEvent,
+  RedisStoreListener,
+  RedisStoreOptions,
+  RedisStoreRecoveredEvent,
+} from './shared/index.js';

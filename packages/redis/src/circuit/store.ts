@@ -6,13 +6,13 @@ import type {
 } from '@bulwark/circuit-breaker';
 import { type Clock, StoreUnavailableError } from '@bulwark/core';
 import type { Cluster, Redis } from 'ioredis';
-import { circuitChannel, circuitKey } from './circuit-keys.js';
-import { type RedisCircuitStoreOptions, resolveRedisCircuitStore } from './circuit-options.js';
-import { fromRelative, toRelative } from './circuit-record.js';
-import { type CircuitScript, READ_SCRIPT, WRITE_SCRIPT } from './circuit-scripts.js';
-import { CircuitSubscription } from './circuit-subscription.js';
+import { circuitChannel, circuitKey } from './keys.js';
+import { type RedisCircuitStoreOptions, resolveRedisCircuitStore } from './options.js';
+import { fromRelative, toRelative } from './record.js';
+import { type CircuitScript, READ_SCRIPT, WRITE_SCRIPT } from './scripts.js';
+import { CircuitSubscription } from './subscription.js';
 
-export type { RedisCircuitStoreOptions } from './circuit-options.js';
+export type { RedisCircuitStoreOptions } from './options.js';
 
 export interface RedisCircuitStore extends CircuitStore {
   read(name: string): Promise<CircuitRecord | undefined>;

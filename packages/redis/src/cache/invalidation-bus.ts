@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from './cache-scripts.js';
+import type { RedisClient } from './scripts.js';
 
 /**
  * What one process tells the others: drop these keys, drop this tag, or (`reset`, only ever

@@ -1,4 +1,9 @@
-import { type Clock, StoreUnavailableError } from '@bulwark/core';
+import {
+  type Clock,
+  DeadlineQueue as Deadlines,
+  type Expiring,
+  StoreUnavailableError,
+} from '@bulwark/core';
 import {
   type BucketRule,
   type Decision,
@@ -8,14 +13,14 @@ import {
   type StoreListener,
 } from '@bulwark/rate-limit';
 import type { Cluster, Redis } from 'ioredis';
-import { hashTagKey } from './hash-tag.js';
-import { Deadlines, type Expiring } from './rate-limit-deadlines.js';
+import { hashTagKey } from '../shared/keys.js';
+
 import {
   type OnStoreError,
   type RedisRateLimitStoreOptions,
   validateRedisRateLimitStore,
-} from './rate-limit-options.js';
-import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './rate-limit-script.js';
+} from './options.js';
+import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './script.js';
 
 export interface RedisRateLimitStore extends RateLimitStore {
   /** False while Redis is considered down and `onStoreError` decides. */

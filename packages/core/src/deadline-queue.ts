@@ -1,4 +1,4 @@
-import type { Clock } from '@bulwark/core';
+import type { Clock } from './clock.js';
 
 /** Something that gives up at `deadline` unless it settled first. */
 export interface Expiring {
@@ -9,14 +9,13 @@ export interface Expiring {
 }
 
 /**
- * One timer for all the takes in flight, instead of one each (a setTimeout and its
- * clearTimeout cost about as much as the rest of a take on the client). Every take waits the
- * same timeoutMs, so deadlines come in the order takes are sent: a FIFO with one timer armed
- * for its head does. Answers come back in order on a connection, so settled takes leave from
- * the front at once and the FIFO holds little more than what is in flight. The timer is a
- * 'call' timer, cancelled as soon as nothing is in flight.
+ * One timer for many waits of the same length, instead of one each (a setTimeout and its
+ * clearTimeout cost about as much as a Redis command on the client). Every item waits the same
+ * time, so deadlines come in the order items are added: a FIFO with one timer armed for its head
+ * does. Settled items leave from the front at once, so the FIFO holds little more than what is
+ * in flight. The timer is a 'call' timer, cancelled as soon as nothing waits.
  */
-export class Deadlines {
+export class DeadlineQueue {
   private first: Expiring | undefined;
   private last: Expiring | undefined;
   private cancelTimer: (() => void) | undefined;

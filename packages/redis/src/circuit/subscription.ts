@@ -6,7 +6,7 @@ import type {
 } from '@bulwark/circuit-breaker';
 import { StoreUnavailableError } from '@bulwark/core';
 import type { Cluster, Redis } from 'ioredis';
-import { fromRelative } from './circuit-record.js';
+import { fromRelative } from './record.js';
 
 /** What the subscription needs from its store. */
 export interface SubscriptionHost {

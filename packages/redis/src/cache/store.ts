@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type CacheEntry, type CacheStore, checkKey, checkTag, checkTags } from '@bulwark/cache';
 import { StoreUnavailableError } from '@bulwark/core';
-import { DELETE_TAG, RELEASE_LOCK, type RedisClient, SET_ENTRY } from './cache-scripts.js';
-import { type CacheSerializer, jsonSerializer } from './cache-serializer.js';
+import { DELETE_TAG, RELEASE_LOCK, type RedisClient, SET_ENTRY } from './scripts.js';
+import { type CacheSerializer, jsonSerializer } from './serializer.js';
 
 export interface RedisCacheStoreOptions {
   /** An ioredis client (or Cluster: give the prefix a hash tag, `{cache}`, so keys share a slot). */
@@ -200,14 +200,3 @@ export class RedisCacheStore implements CacheStore {
 export function redisCacheStore(options: RedisCacheStoreOptions): RedisCacheStore {
   return new RedisCacheStore(options);
 }
-
-export { type CacheSerializer, jsonSerializer } from './cache-serializer.js';
-export {
-  type InvalidationBus,
-  type InvalidationChannel,
-  type InvalidationMessage,
-  RedisInvalidationBus,
-  type RedisInvalidationBusOptions,
-  redisInvalidationBus,
-} from './invalidation-bus.js';
-export { TieredCacheStore, type TieredOptions, tiered } from './tiered.js';

@@ -6,7 +6,7 @@ import {
   withStoreTimeout,
 } from '@bulwark/idempotency';
 import type { Cluster, Redis } from 'ioredis';
-import { hashTagKey } from './hash-tag.js';
+import { hashTagKey } from '../shared/keys.js';
 import {
   claimScript,
   completeScript,
@@ -14,7 +14,7 @@ import {
   type IdempotencyScript,
   releaseScript,
   renewScript,
-} from './idempotency-scripts.js';
+} from './scripts.js';
 
 export interface RedisIdempotencyStoreOptions {
   /** An ioredis client: `new Redis(...)` or `new Cluster(...)`. */

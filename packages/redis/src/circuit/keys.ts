@@ -1,4 +1,4 @@
-import { hashTagKey } from './hash-tag.js';
+import { hashTagKey } from '../shared/keys.js';
 
 /** The Redis key of a circuit: `prefix{name}`, one slot per circuit on Redis Cluster. */
 export function circuitKey(prefix: string, name: string): string {

@@ -20,3 +20,12 @@ function escapeChar(char: string): string {
 export function hashTagKey(prefix: string, id: string): string {
   return `${prefix}{${NEEDS_ESCAPE.test(id) ? id.replace(ESCAPED, escapeChar) : id}}`;
 }
+
+/**
+ * The key of `id` in a store: `prefix` + `kind` + `{id}`, so every key a script touches for one
+ * id shares the id's hash tag (one Cluster slot), and two kinds (an entry and its lock, a tag
+ * set) never collide.
+ */
+export function storeKey(prefix: string, kind: string, id: string): string {
+  return hashTagKey(`${prefix}${kind}`, id);
+}

@@ -1,0 +1,5 @@
+export {
+  type RedisCircuitStore,
+  type RedisCircuitStoreOptions,
+  redisCircuitStore,
+} from './store.js';

@@ -1,0 +1,5 @@
+export {
+  type RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+  redisIdempotencyStore,
+} from './store.js';
