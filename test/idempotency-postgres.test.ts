@@ -3,10 +3,7 @@ import { idempotency } from '@bulwark/idempotency';
 import { idempotencyTableSql, postgresIdempotencyStore } from '@bulwark/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeStoreContract } from '../packages/idempotency/test/store-contract.js';
-import { PG, postgresHarness, sleep, uniqueName } from './fixtures/idempotency-helpers.js';
-
-describeStoreContract('postgresIdempotencyStore', postgresHarness);
+import { PG, sleep, uniqueName } from './fixtures/idempotency-helpers.js';
 
 const DAY = 86_400_000;
 

@@ -2,18 +2,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { isResilienceError, StoreUnavailableError } from '@bulwark/core';
 import { idempotency } from '@bulwark/idempotency';
 import { redisIdempotencyStore } from '@bulwark/redis';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, ReplyError } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeStoreContract } from '../packages/idempotency/test/store-contract.js';
-import {
-  deleteKeys,
-  REDIS,
-  redisHarness,
-  sleep,
-  uniqueName,
-} from './fixtures/idempotency-helpers.js';
-
-describeStoreContract('redisIdempotencyStore', redisHarness);
+import { deleteKeys, REDIS, sleep, uniqueName } from './fixtures/idempotency-helpers.js';
+import { RedisCluster, redisCli } from './support/redis-server.js';
 
 const DAY = 86_400_000;
 
@@ -65,19 +57,39 @@ describe('redisIdempotencyStore on a real Redis', () => {
     expect(evals).toBeGreaterThanOrEqual(3);
   });
 
-  it('passes other Redis errors on as StoreUnavailableError', async () => {
+  it('refuses with StoreUnavailableError when Redis cannot serve (READONLY)', async () => {
+    const readonly: Error = new ReplyError('READONLY You cannot write against a replica');
     const broken = new Proxy(client, {
       get(target, name, receiver) {
-        if (name === 'evalsha') return () => Promise.reject(new Error('READONLY replica'));
+        if (name === 'evalsha') return () => Promise.reject(readonly);
         return Reflect.get(target, name, receiver);
       },
     });
-    const policy = idempotency({ store: redisIdempotencyStore({ client: broken, prefix }) });
+    const store = redisIdempotencyStore({ client: broken, prefix });
+    const policy = idempotency({ store });
     let calls = 0;
     const error = await policy.run('readonly', 'fp', () => ++calls).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toMatch(/READONLY replica/);
+    expect((error as Error).message).toMatch(
+      /redisIdempotencyStore: Redis is unavailable \(claim\)/,
+    );
+    expect((error as Error).cause).toBe(readonly);
     expect(calls).toBe(0);
+    expect(store.available).toBe(false);
+    store.close();
+  });
+
+  it("passes Redis' own reply errors through, and stays available", async () => {
+    const store = redisIdempotencyStore({ client, prefix });
+    await client.set(store.redisKey('not-a-hash'), 'a string');
+    const error = await store.claim('not-a-hash', 'fp', 5000, DAY).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: 'ReplyError',
+      message: expect.stringMatching(/WRONGTYPE/),
+    });
+    expect(store.available).toBe(true);
+    expect((await store.claim('a-hash', 'fp', 5000, DAY)).status).toBe('claimed');
+    store.close();
   });
 
   it('releases a claim that lands after the call timed out', async () => {
@@ -112,6 +124,11 @@ describe('redisIdempotencyStore on a real Redis', () => {
     expect(() => redisIdempotencyStore({ client, ttl: 1 } as never)).toThrow(
       /unknown option "ttl"/,
     );
+    expect(() => redisIdempotencyStore({ client, timeout: 100 } as never)).toThrow(
+      /unknown option "timeout" \(did you mean timeoutMs\?\)/,
+    );
+    expect(() => redisIdempotencyStore({ client, prefix: 'a{b}:' })).toThrow(RangeError);
+    expect(() => redisIdempotencyStore({ client, clock: {} as never })).toThrow(/clock/);
   });
 });
 
@@ -141,7 +158,9 @@ describe('redisIdempotencyStore when Redis does not answer', () => {
     let calls = 0;
     const error = await policy.run('k', 'fp', () => ++calls).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as Error).message).toMatch(/did not answer within 200 ms/);
+    expect(((error as Error).cause as Error).message).toBe(
+      'redisIdempotencyStore: connect did not answer within 200 ms',
+    );
     expect(calls).toBe(0);
     silent.disconnect();
   });
@@ -163,5 +182,36 @@ describe('redisIdempotencyStore when Redis does not answer', () => {
     );
     expect(calls).toBe(0);
     nowhere.disconnect();
+  });
+});
+
+describe('redisIdempotencyStore on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let client: Cluster;
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+    client = new Cluster(cluster.startupNodes);
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await cluster?.stop();
+  });
+
+  it('spreads records over the masters, and keeps keys with braces apart', async () => {
+    const store = redisIdempotencyStore({ client, prefix: 'spread:' });
+    const policy = idempotency({ store });
+    const keys = Array.from({ length: 30 }, (_, i) => `order-${i}`).concat(['a{b}c', '{}', '%7B']);
+    for (const key of keys) await policy.run(key, 'fp', () => key);
+    const holders = new Set<number>();
+    for (const node of cluster.nodes) {
+      const count = Number(await redisCli(node.port, 'dbsize'));
+      if (count > 0) holders.add(node.port);
+    }
+    expect(holders.size).toBe(3);
+    for (const key of keys) {
+      expect(await client.type(store.redisKey(key))).toBe('hash');
+      await expect(policy.run(key, 'fp', () => 'again')).resolves.toBe(key);
+    }
+    store.close();
   });
 });

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, isResilienceError } from '@bulwark/core';
 import { deferred, manualClock } from '@bulwark/core/testing';
 import {
+  type ClaimResult,
   fingerprint,
   IdempotencyLeaseLostError,
   type IdempotencyStore,
@@ -29,10 +30,17 @@ export interface StoreHarness {
    * (renewed every third of it) and the takeover of a crashed owner use it.
    */
   renewedLeaseMs: number;
+  /**
+   * The same records through other clients (other connections, pools or processes' stores):
+   * the concurrency tests spread their claims over `store` and these. None for a memory store.
+   */
+  peers?: readonly IdempotencyStore[];
   close?(): Promise<void> | void;
 }
 
 const DAY = 86_400_000;
+
+type Claimed = Extract<ClaimResult, { status: 'claimed' }>;
 
 export function describeStoreContract(
   name: string,
@@ -252,6 +260,85 @@ export function describeStoreContract(
         await store.complete(k, claim.token, result, DAY);
         const replay = await store.claim(k, 'fp', LONG, DAY);
         expect(replay.status === 'completed' && replay.result === result).toBe(true);
+      });
+    });
+
+    describe('claims racing for one key', () => {
+      const RACERS = 24;
+      // Round-robin over every client of the store: the race crosses connections.
+      const racers = () => {
+        const all = [store, ...(h.peers ?? [])];
+        return Array.from({ length: RACERS }, (_, i) => all[i % all.length]!);
+      };
+
+      it('gives the key to exactly one of many concurrent claims from several clients', async () => {
+        const k = key();
+        const claims = await Promise.all(racers().map((s) => s.claim(k, 'fp', LONG, DAY)));
+        const won = claims.filter((c): c is Claimed => c.status === 'claimed');
+        expect(won).toHaveLength(1);
+        expect(claims.filter((c) => c.status === 'in-progress')).toHaveLength(RACERS - 1);
+        expect((await store.get(k))?.token).toBe(won[0]?.token);
+      });
+
+      it('gives the key to exactly one claim when the racers bring different fingerprints', async () => {
+        const k = key();
+        const fps = racers().map((_, i) => `fp${i % 3}`);
+        const claims = await Promise.all(racers().map((s, i) => s.claim(k, fps[i]!, LONG, DAY)));
+        const winner = claims.findIndex((c) => c.status === 'claimed');
+        expect(claims.filter((c) => c.status === 'claimed')).toHaveLength(1);
+        for (const [i, claim] of claims.entries()) {
+          if (i === winner) continue;
+          expect(claim.status).toBe(fps[i] === fps[winner] ? 'in-progress' : 'mismatch');
+        }
+      });
+
+      it('gives an expired lease to exactly one of many concurrent takeovers, under a higher token', async () => {
+        const k = key();
+        const crashed = await store.claim(k, 'fp', SHORT, DAY);
+        if (crashed.status !== 'claimed') throw new Error('not claimed');
+        await h.wait(SHORT + 50);
+        const claims = await Promise.all(racers().map((s) => s.claim(k, 'fp', LONG, DAY)));
+        const won = claims.filter((c): c is Claimed => c.status === 'claimed');
+        expect(won).toEqual([{ status: 'claimed', token: expect.any(Number), takeover: true }]);
+        expect(won[0]?.token).toBeGreaterThan(crashed.token);
+        expect(claims.filter((c) => c.status === 'in-progress')).toHaveLength(RACERS - 1);
+        expect(await store.complete(k, crashed.token, 'vlate', DAY)).toBe(false);
+      });
+
+      it('fences a released owner out of the next claim of the key', async () => {
+        const k = key();
+        const first = await store.claim(k, 'fp', LONG, DAY);
+        if (first.status !== 'claimed') throw new Error('not claimed');
+        expect(await store.release(k, first.token)).toBe(true);
+        const peer = h.peers?.[0] ?? store;
+        const second = await peer.claim(k, 'fp', LONG, DAY);
+        if (second.status !== 'claimed') throw new Error('not claimed');
+        expect(second.token).toBeGreaterThan(first.token);
+        expect(await store.complete(k, first.token, 'vstale', DAY)).toBe(false);
+        expect(await store.renew(k, first.token, LONG, DAY)).toBe(false);
+        expect(await store.release(k, first.token)).toBe(false);
+        expect((await store.get(k))?.token).toBe(second.token);
+        expect(await peer.complete(k, second.token, 'vnew', DAY)).toBe(true);
+        expect(await store.claim(k, 'fp', LONG, DAY)).toEqual({
+          status: 'completed',
+          result: 'vnew',
+        });
+      });
+
+      it('completes a key once when its owner and a stale owner complete at the same moment', async () => {
+        const k = key();
+        const stale = await store.claim(k, 'fp', SHORT, DAY);
+        if (stale.status !== 'claimed') throw new Error('not claimed');
+        await h.wait(SHORT + 50);
+        const owner = await store.claim(k, 'fp', LONG, DAY);
+        if (owner.status !== 'claimed') throw new Error('not claimed');
+        const peer = h.peers?.[0] ?? store;
+        const [late, done] = await Promise.all([
+          peer.complete(k, stale.token, 'vstale', DAY),
+          store.complete(k, owner.token, 'vowner', DAY),
+        ]);
+        expect([late, done]).toEqual([false, true]);
+        expect((await store.get(k))?.result).toBe('vowner');
       });
     });
 

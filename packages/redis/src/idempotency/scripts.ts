@@ -1,34 +1,61 @@
-import { createHash } from 'node:crypto';
+import type { ClaimResult, IdempotencyRecord } from '@bulwark/idempotency';
+import { REDIS_NOW, Script } from '../shared/script.js';
 
-/** A Lua script and its SHA1, for EVALSHA with an EVAL fallback. */
-export interface IdempotencyScript {
-  readonly lua: string;
-  readonly sha: string;
-}
-
-function script(lua: string): IdempotencyScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
-
-// Time from Redis itself, so processes with skewed clocks agree on leases. Effect replication
-// (the default since Redis 5) lets a script that read TIME write.
-const NOW = `if redis.replicate_commands then redis.replicate_commands() end
-local time = redis.call('TIME')
-local nowUs = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local now = math.floor(nowUs / 1000)
-`;
+const WHERE = 'redisIdempotencyStore';
 
 // %.0f: large numbers as plain digits (tostring would print 1.7e+15 and lose digits).
 const FMT = `local function int(n) return string.format('%.0f', n) end
 `;
 
+function toClaim(reply: unknown): ClaimResult {
+  const [status, a, b] = reply as [string, unknown, unknown];
+  switch (status) {
+    case 'claimed':
+      return { status: 'claimed', token: Number(a), takeover: b === 1 };
+    case 'in-progress':
+      return { status: 'in-progress', retryAfterMs: Number(a) };
+    case 'completed':
+      return { status: 'completed', result: typeof a === 'string' ? a : '' };
+    case 'mismatch':
+      return { status: 'mismatch' };
+  }
+  throw new Error(
+    `${WHERE}: unexpected reply to claim: ${JSON.stringify(reply)}; is another program writing under this prefix?`,
+  );
+}
+
+function toRecord(reply: unknown): IdempotencyRecord | undefined {
+  if (reply === null) return undefined;
+  const [state, fingerprint, token, left, result, pttl] = reply as [
+    string,
+    string,
+    string,
+    number | null,
+    string | null,
+    number,
+  ];
+  return {
+    state: state === 'c' ? 'completed' : 'in-progress',
+    fingerprint,
+    token: Number(token),
+    leaseRemainingMs: state === 'c' ? undefined : Number(left),
+    result: result ?? undefined,
+    expiresInMs: pttl,
+  };
+}
+
+const toBoolean = (reply: unknown): boolean => reply === 1;
+
 /**
  * One hash per key: s = state ('p' in progress, 'c' completed), f = fingerprint, t = token,
- * l = lease end (ms, Redis time), r = result. Retention is the key's PEXPIRE.
+ * l = lease end (ms, Redis time), n = the claim's nonce, r = result. Retention is the key's
+ * PEXPIRE. Time is Redis' own, so processes with skewed clocks agree on leases.
  */
-export const claimScript = script(`${NOW}${FMT}
+export const claimScript = new Script<ClaimResult>(
+  `${REDIS_NOW}
+${FMT}
 local key = KEYS[1]
-local fp, leaseMs, ttlMs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local fp, leaseMs, ttlMs, nonce = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local rec = redis.call('HMGET', key, 's', 'f', 't', 'l')
 local takeover = 0
 if rec[1] then
@@ -38,15 +65,19 @@ if rec[1] then
   if left > 0 then return {'in-progress', left} end
   takeover = 1
 end
-local token = nowUs
+local token = tonumber(time[1]) * 1000000 + tonumber(time[2])
 if rec[3] and tonumber(rec[3]) >= token then token = tonumber(rec[3]) + 1 end
 token = int(token)
-redis.call('HSET', key, 's', 'p', 'f', fp, 't', token, 'l', int(now + leaseMs))
+redis.call('HSET', key, 's', 'p', 'f', fp, 't', token, 'l', int(now + leaseMs), 'n', nonce)
 redis.call('PEXPIRE', key, ttlMs)
 return {'claimed', token, takeover}
-`);
+`,
+  toClaim,
+);
 
-export const renewScript = script(`${NOW}${FMT}
+export const renewScript = new Script<boolean>(
+  `${REDIS_NOW}
+${FMT}
 local key = KEYS[1]
 local rec = redis.call('HMGET', key, 's', 't')
 if rec[1] ~= 'p' or rec[2] ~= ARGV[1] then return 0 end
@@ -54,31 +85,55 @@ redis.call('HSET', key, 'l', int(now + tonumber(ARGV[2])))
 local ttlMs = tonumber(ARGV[3])
 if redis.call('PTTL', key) < ttlMs then redis.call('PEXPIRE', key, ttlMs) end
 return 1
-`);
+`,
+  toBoolean,
+);
 
-export const completeScript = script(`
-local key = KEYS[1]
+export const completeScript = new Script<boolean>(
+  `local key = KEYS[1]
 local rec = redis.call('HMGET', key, 's', 't')
 if rec[1] ~= 'p' or rec[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', key, 's', 'c', 'r', ARGV[2])
-redis.call('HDEL', key, 'l')
+redis.call('HDEL', key, 'l', 'n')
 redis.call('PEXPIRE', key, ARGV[3])
 return 1
-`);
+`,
+  toBoolean,
+);
 
-export const releaseScript = script(`
-local key = KEYS[1]
+export const releaseScript = new Script<boolean>(
+  `local key = KEYS[1]
 local rec = redis.call('HMGET', key, 's', 't')
 if rec[1] ~= 'p' or rec[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', key)
 return 1
-`);
+`,
+  toBoolean,
+);
 
-export const getScript = script(`${NOW}
+/**
+ * Frees a claim whose answer never reached us (timed out, dropped by ioredis' commandTimeout,
+ * replayed after a reconnect): by its nonce, since its token is unknown; only while that claim
+ * still holds the key.
+ */
+export const abandonScript = new Script<boolean>(
+  `local key = KEYS[1]
+local rec = redis.call('HMGET', key, 's', 'n')
+if rec[1] ~= 'p' or rec[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', key)
+return 1
+`,
+  toBoolean,
+);
+
+export const getScript = new Script<IdempotencyRecord | undefined>(
+  `${REDIS_NOW}
 local key = KEYS[1]
 local rec = redis.call('HMGET', key, 's', 'f', 't', 'l', 'r')
 if not rec[1] then return false end
 local left = false
 if rec[1] == 'p' then left = tonumber(rec[4]) - now end
 return {rec[1], rec[2], rec[3], left, rec[5], redis.call('PTTL', key)}
-`);
+`,
+  toRecord,
+);
