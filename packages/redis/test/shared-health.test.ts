@@ -14,8 +14,10 @@ import {
   isRedisAnswer,
   RedisHealth,
   type RedisStoreEvent,
+  Script,
   SEND,
   UNAVAILABLE,
+  UnexpectedReplyError,
   WAIT_FOR_CONNECTION,
 } from '../src/shared/index.js';
 
@@ -268,6 +270,36 @@ describe('RedisHealth', () => {
     expect((error as Error).message).toMatch(/^WRONGTYPE/);
     expect(h.available).toBe(true);
     expect(events).toEqual([]);
+  });
+
+  it('reports a reply its script cannot decode as that, and stays available', async () => {
+    const c = client();
+    await once(c, 'ready');
+    const h = health(c);
+    const script = new Script('return 7', (reply) => {
+      if (typeof reply !== 'string') throw new TypeError(`expected a string, got ${typeof reply}`);
+      return reply;
+    });
+    const error = await h.send('read', () => script.run(c, [], [])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnexpectedReplyError);
+    expect((error as Error).message).toBe(
+      'unexpected reply from Redis: expected a string, got number',
+    );
+    expect(h.available).toBe(true);
+    expect(events).toEqual([]);
+  });
+
+  it('says why Redis is unavailable in the error a call gets', async () => {
+    const c = client();
+    await once(c, 'ready');
+    const h = health(c);
+    await server.kill();
+    await until('the client to see the server gone', () => c.status !== 'ready');
+    const error = await h.send('get', () => c.get('k')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(
+      /^testStore: Redis is unavailable \(get\); the store refuses calls until it answers again \(last error: testStore: the Redis connection is \w+\)$/,
+    );
   });
 
   it('stops probing once closed', async () => {

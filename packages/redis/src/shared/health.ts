@@ -1,5 +1,6 @@
-import { type Clock, StoreTimeout, StoreUnavailableError } from '@bulwark/core';
+import { type Clock, describeError, StoreTimeout, StoreUnavailableError } from '@bulwark/core';
 import type { RedisClient } from './client.js';
+import { UnexpectedReplyError } from './script.js';
 
 /** Redis stopped answering: the store now does what its `onStoreError` says. Once per outage. */
 export interface RedisStoreErrorEvent {
@@ -43,6 +44,7 @@ const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOR
  * is up, the command was wrong, and the caller should see the error as it is.
  */
 export function isRedisAnswer(error: unknown): boolean {
+  if (error instanceof UnexpectedReplyError) return true;
   return error instanceof Error && error.name === 'ReplyError' && !NOT_SERVING.test(error.message);
 }
 
@@ -168,8 +170,11 @@ export class RedisHealth {
 
   /** The error a call gets while Redis is away. */
   unavailable(operation: string, cause: unknown = this.lastError): StoreUnavailableError {
+    const meanwhile =
+      this.onStoreError === 'refuse' ? 'refuses calls' : `falls back to '${this.onStoreError}'`;
+    const why = cause === undefined ? '' : ` (last error: ${describeError(cause)})`;
     return new StoreUnavailableError(
-      `${this.store}: Redis is unavailable (${operation}); the store ${this.onStoreError === 'refuse' ? 'refuses calls' : `falls back to '${this.onStoreError}'`} until it answers again`,
+      `${this.store}: Redis is unavailable (${operation}); the store ${meanwhile} until it answers again${why}`,
       { cause },
     );
   }

@@ -17,4 +17,4 @@ export {
   type ResolvedRedisOptions,
   resolveRedisOptions,
 } from './options.js';
-export { REDIS_NOW, Script } from './script.js';
+export { REDIS_NOW, Script, UnexpectedReplyError } from './script.js';

@@ -8,20 +8,44 @@ function isNoScript(error: unknown): boolean {
 const asIs = (reply: unknown) => reply;
 
 /**
+ * Redis answered, but not what the script returns (a key written by something else, another
+ * version of the store): a fault of the data, not an outage, so the store stays up.
+ */
+export class UnexpectedReplyError extends Error {
+  override readonly name = 'UnexpectedReplyError';
+}
+
+function decoding<T>(decode: (reply: unknown) => T): (reply: unknown) => T {
+  return (reply) => {
+    try {
+      return decode(reply);
+    } catch (error) {
+      if (error instanceof UnexpectedReplyError) throw error;
+      throw new UnexpectedReplyError(
+        `unexpected reply from Redis: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+}
+
+/**
  * A Lua script every store runs the same way: EVALSHA, and EVAL once after NOSCRIPT (a restarted
  * Redis, a new Cluster node), which loads it again. Its keys are always declared (KEYS), and
  * `decode` is the one place its reply is turned into what the store returns.
  */
 export class Script<T = unknown> {
   readonly sha: string;
+  private readonly decode: (reply: unknown) => T;
 
   constructor(
     readonly lua: string,
-    private readonly decode: (reply: unknown) => T = asIs as (reply: unknown) => T,
+    decode: (reply: unknown) => T = asIs as (reply: unknown) => T,
     /** Replies as Buffers (binary values), through EVALSHA's Buffer form. */
     private readonly buffers = false,
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');
+    this.decode = decode === asIs ? decode : decoding(decode);
   }
 
   run(client: RedisClient, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
