@@ -65,7 +65,7 @@ const rlfRedisName = `rate-limiter-flexible RateLimiterRedis.consume(key) x${con
 const suite: Suite = {
   id: 'rate-limit',
   title: 'Rate limit: one take, in memory and in Redis',
-  about: `In memory: one take a call (the harness awaits the promise it returns), cycling through 10 000 keys, for our token and leaky buckets (default memory store), \`rateLimit\` around an async function, rate-limiter-flexible \`RateLimiterMemory\` and a bottleneck \`Group\` (a limiter per key); limits of ${perSecond} a second on every side, so nothing is refused. In Redis (the shared 127.0.0.1:6379, one ioredis client): ${concurrency} concurrent takes on distinct keys, \`Promise.all\`, figures per take; ours is one EVALSHA of a token-bucket script reading Redis' TIME, rate-limiter-flexible's is one EVALSHA of its fixed-window counter.`,
+  about: `In memory: one take a call (the harness awaits the promise it returns), cycling through 10 000 keys, for our token and leaky buckets (default memory store), \`rateLimit\` around an async function, rate-limiter-flexible \`RateLimiterMemory\` and a bottleneck \`Group\` (a limiter per key); limits of ${perSecond} a second on every side, so nothing is refused. In Redis (the shared 127.0.0.1:6379, one ioredis client): ${concurrency} concurrent takes on distinct keys, \`Promise.all\`, figures per take; ours sends the takes of one tick as one EVALSHA of a script that performs each take in order, atomically, on Redis' TIME (one script per slot on Cluster; a lone take goes as the one-take script), rate-limiter-flexible's is one EVALSHA of its fixed-window counter per take.`,
   setup: async () => {
     await client.connect();
     await redisTokens.take('warm-up');
@@ -106,7 +106,7 @@ const suite: Suite = {
       kind: 'ours',
       opsPerCall: concurrency,
       fn: () => batch((key) => redisTokens.take(key)),
-      target: { atLeastTimesFasterThan: rlfRedisName, ratio: 1 },
+      target: { atLeastTimesFasterThan: rlfRedisName, ratio: 1.5 },
     },
     {
       name: rlfRedisName,

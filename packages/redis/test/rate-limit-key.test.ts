@@ -21,7 +21,6 @@ const anyKey = fc
 describe('redisRateLimitStore keys', () => {
   it('maps distinct user keys to distinct Redis keys, each with exactly one hash tag', async () => {
     const redis = new FakeRedis();
-    redis.scriptLoaded = true;
     const store = redisRateLimitStore({ client: redis.asClient(), prefix: 'p:' });
     const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store, clock: manualClock() });
     await fc.assert(
@@ -29,7 +28,7 @@ describe('redisRateLimitStore keys', () => {
         redis.calls.length = 0;
         await limiter.take(a);
         await limiter.take(b);
-        const [ka, kb] = redis.calls.map((c) => c.key);
+        const [ka, kb] = redis.calls.map((c) => c.keys[0]);
         for (const k of [ka!, kb!]) {
           expect(k.startsWith('p:{') && k.endsWith('}')).toBe(true);
           expect(k.slice(3, -1)).not.toMatch(/[{}]/);

@@ -1,23 +1,19 @@
-import {
-  type Clock,
-  clockOption,
-  functionOption,
-  integerOption,
-  objectOption,
-  oneOfOption,
-  positiveOption,
-  realClock,
-} from '@bulwark/core';
+import { integerOption, objectOption, oneOfOption } from '@bulwark/core';
 import { DEFAULT_MAX_KEYS } from '@bulwark/rate-limit';
-import type { Cluster, Redis } from 'ioredis';
+import {
+  type RedisStoreOptions,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from '../shared/options.js';
 
-/** What a take does when Redis does not answer in time: see the README. */
+/** What a take does while Redis is away: see the README. */
 export type OnStoreError = 'local' | 'allow' | 'deny';
 
-export interface RedisRateLimitStoreOptions {
-  /** An ioredis client: `new Redis(...)` or `new Cluster(...)`. */
-  client: Redis | Cluster;
-  /** Starts every key of this store, e.g. `'rl:api:'`; no braces (the store adds the hash tag). */
+export interface RedisRateLimitStoreOptions extends RedisStoreOptions {
+  /**
+   * Starts every key of this store, e.g. `'rl:api:'`; no braces (the store adds the hash tag).
+   * Required: two limiters with different rules must not share buckets by accident.
+   */
   prefix: string;
   /** How long a take waits for Redis before `onStoreError` decides; default 100. */
   timeoutMs?: number;
@@ -25,40 +21,38 @@ export interface RedisRateLimitStoreOptions {
   onStoreError?: OnStoreError;
   /** The most buckets the `'local'` stand-in keeps; default 10 000. */
   localMaxKeys?: number;
-  /** The clock of the `timeoutMs` timer; default real time. */
-  clock?: Clock;
 }
 
+export interface ResolvedRateLimitOptions extends ResolvedRedisOptions {
+  onStoreError: OnStoreError;
+  localMaxKeys: number;
+}
+
+const where = 'redisRateLimitStore';
 const modes: readonly OnStoreError[] = ['local', 'allow', 'deny'];
 
-export function validateRedisRateLimitStore(options: RedisRateLimitStoreOptions) {
-  const where = 'redisRateLimitStore';
+export function resolveRateLimitOptions(
+  options: RedisRateLimitStoreOptions,
+): ResolvedRateLimitOptions {
   objectOption(where, 'options', options);
-  const client = objectOption(where, 'client', options.client);
-  functionOption(where, 'client.evalsha', client.evalsha);
-  functionOption(where, 'client.eval', client.eval);
-  const { prefix } = options;
-  if (typeof prefix !== 'string') {
-    throw new TypeError(`${where}: prefix must be a string, got ${typeof prefix}`);
-  }
-  if (/[{}]/.test(prefix)) {
-    throw new RangeError(
-      `${where}: prefix must not contain '{' or '}', got ${JSON.stringify(prefix)}: the store puts each key in its own hash tag`,
+  if (options.prefix === undefined) {
+    throw new TypeError(
+      `${where}: prefix is required, got undefined: give each limiter's store its own, such as 'rl:api:'`,
     );
   }
+  const common = resolveRedisOptions(where, options, { prefix: options.prefix, timeoutMs: 100 }, [
+    'onStoreError',
+    'localMaxKeys',
+  ]);
   return {
-    client,
-    prefix,
-    timeoutMs:
-      options.timeoutMs === undefined ? 100 : positiveOption(where, 'timeoutMs', options.timeoutMs),
+    ...common,
     onStoreError:
       options.onStoreError === undefined
-        ? ('local' as const)
+        ? 'local'
         : oneOfOption(where, 'onStoreError', options.onStoreError, modes),
     localMaxKeys:
       options.localMaxKeys === undefined
         ? DEFAULT_MAX_KEYS
         : integerOption(where, 'localMaxKeys', options.localMaxKeys),
-    clock: options.clock === undefined ? realClock : clockOption(where, options.clock),
   };
 }

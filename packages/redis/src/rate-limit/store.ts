@@ -1,107 +1,60 @@
-import {
-  type Clock,
-  DeadlineQueue as Deadlines,
-  type Expiring,
-  StoreUnavailableError,
-} from '@bulwark/core';
+import { StoreUnavailableError } from '@bulwark/core';
 import {
   type BucketRule,
   type Decision,
   MemoryRateLimitStore,
   type RateLimitStore,
-  type StoreEvent,
   type StoreListener,
 } from '@bulwark/rate-limit';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../shared/client.js';
+import {
+  isRedisAnswer,
+  RedisHealth,
+  type RedisStoreListener,
+  SEND,
+  WAIT_FOR_CONNECTION,
+} from '../shared/health.js';
 import { hashTagKey } from '../shared/keys.js';
-
+import { Batch, type BatchOwner } from './batch.js';
 import {
   type OnStoreError,
   type RedisRateLimitStoreOptions,
-  validateRedisRateLimitStore,
+  resolveRateLimitOptions,
 } from './options.js';
-import { RATE_LIMIT_SCRIPT, RATE_LIMIT_SCRIPT_SHA } from './script.js';
+import { TAKE, TAKE_MANY, TAKE_SAME } from './scripts.js';
+import { keySlot } from './slot.js';
 
 export interface RedisRateLimitStore extends RateLimitStore {
   /** False while Redis is considered down and `onStoreError` decides. */
   readonly available: boolean;
-  /** `store-error` ({ error, key, onStoreError }) and `store-recovered` ({ downMs }). */
+  /**
+   * `store-error` { store, operation, error, onStoreError, key } once per outage, and
+   * `store-recovered` { store, downMs }.
+   */
+  on(listener: RedisStoreListener): () => void;
+  /** The same, as `RateLimitStore` (and `rateLimit`, which relays them) sees them. */
   on(listener: StoreListener): () => void;
+  /** Stops probing Redis; takes in flight still settle. The client stays the caller's. */
+  close(): void;
 }
 
-// Statuses of a client that has not connected yet: a take may wait for the first connection.
-const STARTING = new Set(['wait', 'connecting', 'connect']);
+// The most takes in one script: one reply never gets huge, one script never runs long.
+const MAX_BATCH = 256;
 
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-/** One take sent to Redis: settled by its answer, its error, or its deadline. */
-class PendingTake implements Expiring {
-  settled = false;
-  next: Expiring | undefined = undefined;
-
-  constructor(
-    private readonly store: RedisBuckets,
-    readonly deadline: number,
-    readonly key: string,
-    readonly cost: number,
-    readonly rule: BucketRule,
-    readonly now: number,
-    readonly probe: boolean,
-    private readonly resolve: (decision: Decision | Promise<Decision>) => void,
-  ) {}
-
-  answered(reply: unknown): void {
-    if (this.settled) return; // it timed out and was decided without Redis
-    this.settled = true;
-    // The backlog in µs when allowed, -1 minus it when refused (see the script).
-    const code = reply as number;
-    const allowed = code >= 0;
-    this.resolve(this.rule.decide(allowed, (allowed ? code : -1 - code) / 1000, this.cost));
-    this.store.answered(this);
-  }
-
-  failed(error: unknown, args: readonly string[]): void {
-    if (this.settled) return;
-    // A restarted Redis has forgotten the script: EVAL sends it and loads it again.
-    if (isNoScript(error)) {
-      this.store.client.eval(RATE_LIMIT_SCRIPT, 1, ...args).then(
-        (reply) => this.answered(reply),
-        (evalError: unknown) => this.failed(evalError, []),
-      );
-      return;
-    }
-    this.settled = true;
-    this.resolve(this.store.failed(this, error));
-  }
-
-  expire(): void {
-    this.failed(
-      new StoreUnavailableError(`Redis did not answer within ${this.store.timeoutMs} ms`),
-      [],
-    );
-  }
-}
-
-class RedisBuckets implements RedisRateLimitStore {
-  readonly client: Redis | Cluster;
+class RedisBuckets implements RedisRateLimitStore, BatchOwner {
   readonly timeoutMs: number;
+  private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly onStoreError: OnStoreError;
   private readonly localMaxKeys: number;
-  private readonly clock: Clock;
-  private readonly deadlines: Deadlines;
-  private listeners: StoreListener[] = [];
-  /** Redis failed and has not answered since. */
-  private down = false;
-  /** Redis answered once: from then on, a client that is not ready has lost its connection. */
-  private answeredOnce = false;
-  /** While down, one take at a time tries Redis again. */
-  private probing = false;
-  private downSince = 0;
-  private lastError: unknown;
+  private readonly health: RedisHealth;
+  private readonly cluster: boolean;
   private local: MemoryRateLimitStore | undefined;
+  /** Standalone: the takes of this tick, sent as one script at its end. */
+  private batch: Batch | undefined;
+  /** Cluster: the takes of this tick by slot, one script each (a script's keys share a slot). */
+  private readonly slots = new Map<number, Batch>();
+  private flushQueued = false;
   // The script's arguments as strings, for the last rule and cost seen: usually the only ones.
   private argsRule: BucketRule | undefined;
   private argsCost = 0;
@@ -109,32 +62,84 @@ class RedisBuckets implements RedisRateLimitStore {
   private argTolerance = '';
 
   constructor(options: RedisRateLimitStoreOptions) {
-    const valid = validateRedisRateLimitStore(options);
+    const valid = resolveRateLimitOptions(options);
     this.client = valid.client;
     this.prefix = valid.prefix;
     this.timeoutMs = valid.timeoutMs;
     this.onStoreError = valid.onStoreError;
     this.localMaxKeys = valid.localMaxKeys;
-    this.clock = valid.clock;
-    this.deadlines = new Deadlines(valid.clock);
+    this.cluster = (valid.client as { isCluster?: boolean }).isCluster === true;
+    this.health = new RedisHealth(valid.client, {
+      store: 'redisRateLimitStore',
+      timeoutMs: valid.timeoutMs,
+      clock: valid.clock,
+      onStoreError: valid.onStoreError,
+    });
+    this.health.on((event) => {
+      // The stand-in's buckets end with the outage; the next one starts from rest.
+      if (event.type === 'store-recovered') this.local = undefined;
+    });
   }
 
   get available(): boolean {
-    return !this.down;
+    return this.health.available;
   }
 
   take(key: string, cost: number, rule: BucketRule, now: number): Promise<Decision> {
-    const { status } = this.client;
-    let probe = false;
-    if (status !== 'ready') {
-      // Never queue behind a reconnect: ioredis would hold the command, then replay it late.
-      if (this.down || this.answeredOnce || !STARTING.has(status)) {
-        if (!this.down) this.fail(new StoreUnavailableError(`Redis connection is ${status}`), key);
-        return this.fallback(key, cost, rule, now);
-      }
-    } else if (this.down) {
-      if (this.probing) return this.fallback(key, cost, rule, now);
-      this.probing = probe = true;
+    switch (this.health.gate('take', key)) {
+      case SEND:
+        return this.enqueue(key, cost, rule, now);
+      case WAIT_FOR_CONNECTION:
+        return this.health.afterConnect('take', key).then(
+          () => this.take(key, cost, rule, now),
+          (error: StoreUnavailableError) => this.fallback(key, cost, rule, now, error),
+        );
+      default:
+        return this.fallback(key, cost, rule, now, undefined);
+    }
+  }
+
+  on(listener: RedisStoreListener | StoreListener): () => void {
+    return this.health.on(listener as RedisStoreListener);
+  }
+
+  close(): void {
+    this.health.close();
+  }
+
+  /** @internal */
+  answered(_batch: Batch): void {
+    this.health.timeout.queue.settled();
+    this.health.answered();
+  }
+
+  /** @internal */
+  failed(batch: Batch, error: unknown): void {
+    this.health.timeout.queue.settled();
+    if (isRedisAnswer(error)) {
+      // Redis is up and refused the script itself: the callers see its error as it is.
+      for (const reject of batch.rejects) reject(error);
+      return;
+    }
+    this.health.failed(error, 'take', batch.ids[0]);
+    for (let i = 0; i < batch.size; i++) {
+      this.fallback(batch.ids[i]!, batch.costs[i]!, batch.rules[i]!, batch.nows[i]!, error).then(
+        batch.resolves[i],
+        batch.rejects[i],
+      );
+    }
+  }
+
+  /** Joins the batch of this tick (of this key's slot, on Cluster); the tick's end sends it. */
+  private enqueue(id: string, cost: number, rule: BucketRule, now: number): Promise<Decision> {
+    const key = hashTagKey(this.prefix, id);
+    let batch: Batch | undefined;
+    if (this.cluster) {
+      const slot = keySlot(key);
+      batch = this.slots.get(slot);
+      if (batch === undefined) this.slots.set(slot, (batch = new Batch(this)));
+    } else {
+      batch = this.batch ??= new Batch(this);
     }
     if (rule !== this.argsRule || cost !== this.argsCost) {
       this.argsRule = rule;
@@ -142,101 +147,93 @@ class RedisBuckets implements RedisRateLimitStore {
       this.argIncrement = String(cost * rule.intervalMs);
       this.argTolerance = String(rule.toleranceMs);
     }
-    const args = [hashTagKey(this.prefix, key), this.argIncrement, this.argTolerance] as const;
-    return new Promise<Decision>((resolve) => {
-      const deadline = this.clock.now() + this.timeoutMs;
-      const pending = new PendingTake(this, deadline, key, cost, rule, now, probe, resolve);
-      this.deadlines.add(pending);
-      this.client.evalsha(RATE_LIMIT_SCRIPT_SHA, 1, ...args).then(
-        (reply) => pending.answered(reply),
-        (error: unknown) => pending.failed(error, args),
-      );
+    batch.add(key, this.argIncrement, this.argTolerance);
+    batch.ids.push(id);
+    batch.costs.push(cost);
+    batch.rules.push(rule);
+    batch.nows.push(now);
+    const decided = new Promise<Decision>((resolve, reject) => {
+      batch.resolves.push(resolve);
+      batch.rejects.push(reject);
     });
-  }
-
-  on(listener: StoreListener): () => void {
-    if (typeof listener !== 'function') {
-      throw new TypeError(
-        `redisRateLimitStore.on: listener must be a function, got ${typeof listener}`,
-      );
+    if (batch.size === MAX_BATCH) this.sendFull(batch);
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      // After the microtasks too: takes issued by async code that resumed in this tick join.
+      process.nextTick(this.flush);
     }
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return decided;
   }
 
-  /** Redis answered `take`. */
-  answered(take: PendingTake): void {
-    this.answeredOnce = true;
-    if (take.probe) this.recover();
-    this.deadlines.settled();
+  private sendFull(batch: Batch): void {
+    if (this.batch === batch) this.batch = undefined;
+    else this.slots.delete(keySlot(batch.keys[0]!));
+    this.send(batch);
   }
 
-  /** Redis failed `take`: `onStoreError` decides it. */
-  failed(take: PendingTake, error: unknown): Promise<Decision> {
-    if (take.probe) this.probing = false;
-    this.fail(error, take.key);
-    this.deadlines.settled();
-    return this.fallback(take.key, take.cost, take.rule, take.now);
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.batch !== undefined) {
+      const batch = this.batch;
+      this.batch = undefined;
+      this.send(batch);
+    }
+    if (this.slots.size > 0) {
+      for (const batch of this.slots.values()) this.send(batch);
+      this.slots.clear();
+    }
+  };
+
+  /** One script, one deadline for every take in it; one rule's arguments once, if all share it. */
+  private send(batch: Batch): void {
+    const { status } = this.client;
+    if (status !== 'ready') {
+      // Lost since the takes were gated: ioredis would hold the script and replay it late.
+      batch.failed(
+        new StoreUnavailableError(`redisRateLimitStore: the Redis connection is ${status}`),
+      );
+      return;
+    }
+    const { timeout } = this.health;
+    batch.deadline = timeout.clock.now() + timeout.timeoutMs;
+    timeout.queue.add(batch);
+    const sent =
+      batch.size === 1
+        ? TAKE.run(this.client, batch.keys, batch.args)
+        : batch.mixed
+          ? TAKE_MANY.run(this.client, batch.keys, batch.args)
+          : TAKE_SAME.run(this.client, batch.keys, batch.args.slice(0, 2));
+    sent.then(
+      (reply) => batch.answered(reply),
+      (error: unknown) => batch.failed(error),
+    );
   }
 
-  private fallback(key: string, cost: number, rule: BucketRule, now: number): Promise<Decision> {
+  /** The decision while Redis is away: what `onStoreError` says. */
+  private fallback(
+    key: string,
+    cost: number,
+    rule: BucketRule,
+    now: number,
+    cause: unknown,
+  ): Promise<Decision> {
     switch (this.onStoreError) {
       case 'local':
         this.local ??= new MemoryRateLimitStore(this.localMaxKeys);
-        return this.local.take(key, cost, rule, now);
+        return Promise.resolve(this.local.takeNow(key, cost, rule, now));
       case 'allow':
         return Promise.resolve(rule.decide(true, 0, cost));
       case 'deny':
-        return Promise.reject(
-          new StoreUnavailableError("Redis is unavailable and onStoreError is 'deny'", {
-            cause: this.lastError,
-          }),
-        );
-    }
-  }
-
-  private fail(error: unknown, key: string): void {
-    if (!this.down) {
-      this.down = true;
-      this.downSince = this.clock.now();
-    }
-    this.lastError = error;
-    if (this.listeners.length > 0) {
-      this.emit({ type: 'store-error', error, key, onStoreError: this.onStoreError });
-    }
-  }
-
-  private recover(): void {
-    this.down = false;
-    this.probing = false;
-    // The stand-in's buckets end with the outage; the next one starts from rest.
-    this.local = undefined;
-    this.lastError = undefined;
-    if (this.listeners.length > 0) {
-      this.emit({ type: 'store-recovered', downMs: this.clock.now() - this.downSince });
-    }
-  }
-
-  private emit(event: StoreEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        process.nextTick(() => {
-          throw error;
-        });
-      }
+        return Promise.reject(this.health.unavailable('take', cause));
     }
   }
 }
 
 /**
- * A rate-limit store in Redis (standalone or Cluster): one EVALSHA per take, timed by Redis'
- * clock, each bucket one key under its own hash tag. When Redis does not answer within
- * `timeoutMs`, `onStoreError` decides, and the store tries Redis again, one take at a time,
- * once the client is connected.
+ * A rate-limit store in Redis (standalone or Cluster): the takes of one tick go as one script
+ * (one per slot on Cluster), each take exact and atomic on Redis' clock, each bucket one key
+ * under its own hash tag. When Redis does not answer within `timeoutMs`, `onStoreError` decides
+ * until the store's probe finds Redis again.
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
   return new RedisBuckets(options);
