@@ -28,7 +28,7 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
 
   const now = () => Date.now();
 
-  it('stores and reads back an entry', async () => {
+  it('stores and reads back an entry, its times on the reader’s clock', async () => {
     const store = redisCacheStore({ client, prefix });
     const t = now();
     await store.set(
@@ -36,13 +36,39 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
       { value: { n: 1, s: 'x' }, expiresAt: t + 1_000, staleUntil: t + 2_000 },
       t,
     );
+    const readAt = t + 500_000;
+    const got = await store.get('a', readAt);
+    expect(got?.value).toEqual({ n: 1, s: 'x' });
+    expect(got?.tags).toBeUndefined();
+    // What is left on Redis' clock, added to the reader's now: a little less than the TTL.
+    expect(got!.expiresAt - readAt).toBeGreaterThan(500);
+    expect(got!.expiresAt - readAt).toBeLessThanOrEqual(1_000);
+    expect(got!.staleUntil - got!.expiresAt).toBeGreaterThanOrEqual(999);
+    expect(got!.staleUntil - got!.expiresAt).toBeLessThanOrEqual(1_001);
+  });
+
+  it('keeps freshness on Redis’ clock: a writer a minute behind still writes a TTL of 1 s', async () => {
+    const store = redisCacheStore({ client, prefix });
+    const writer = now() - 60_000;
+    await store.set(
+      'a',
+      { value: 1, expiresAt: writer + 1_000, staleUntil: writer + 1_000 },
+      writer,
+    );
+    const t = now();
     const got = await store.get('a', t);
-    expect(got).toEqual({
-      value: { n: 1, s: 'x' },
-      expiresAt: t + 1_000,
-      staleUntil: t + 2_000,
-      tags: undefined,
-    });
+    expect(got?.value).toBe(1);
+    expect(got!.expiresAt - t).toBeGreaterThan(500);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await store.get('a', now())).toBeUndefined();
+  });
+
+  it('names its keys prefix + v/l/t + {id}: an entry and its lock share a hash tag', () => {
+    const store = redisCacheStore({ client, prefix });
+    expect(store.entryKey('user:1')).toBe(`${prefix}v{user:1}`);
+    expect(store.lockKey('user:1')).toBe(`${prefix}l{user:1}`);
+    expect(store.tagKey('team')).toBe(`${prefix}t{team}`);
+    expect(redisCacheStore({ client }).entryKey('k')).toBe('bulwark:cache:v{k}');
   });
 
   it('lets Redis expire the entry at the end of its stale window (PX)', async () => {
@@ -62,11 +88,12 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
     expect((await store.get('a', now()))?.expiresAt).toBe(inf);
   });
 
-  it('never returns an entry past its staleUntil', async () => {
+  it('never returns an entry past its staleUntil (on Redis’ clock)', async () => {
     const store = redisCacheStore({ client, prefix });
     const t = now();
-    await store.set('a', { value: 1, expiresAt: t + 1_000, staleUntil: t + 2_000 }, t);
-    expect(await store.get('a', t + 2_000)).toBeUndefined();
+    await store.set('a', { value: 1, expiresAt: t + 50, staleUntil: t + 100 }, t);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await store.get('a', t)).toBeUndefined();
   });
 
   it('round-trips undefined (negative caching)', async () => {
@@ -179,7 +206,11 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
       'redisCacheStore: prefix must be a non-empty string, got ""',
     );
     expect(() => redisCacheStore({ client: {} as never })).toThrow(
-      /client must be an ioredis client/,
+      /client must be an ioredis Redis or Cluster client/,
+    );
+    expect(redisCacheStore({ client, prefix, timeoutMs: 50 }).timeoutMs).toBe(50);
+    expect(() => redisCacheStore({ client, timeout: 50 } as never)).toThrow(
+      /redisCacheStore: unknown option "timeout" \(did you mean timeoutMs\?\)/,
     );
     const store = redisCacheStore({ client, prefix });
     await expect(store.get('', 0)).rejects.toThrow(
@@ -192,7 +223,8 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
   });
 
   it('runs one loader for 10 000 concurrent misses of one key in one process', async () => {
-    const cache = cacheAside({ ttlMs: 60_000, store: redisCacheStore({ client, prefix }) });
+    const store = redisCacheStore({ client, prefix, timeoutMs: 2_000 });
+    const cache = cacheAside({ ttlMs: 60_000, store });
     let calls = 0;
     const loader = async () => {
       calls++;
@@ -230,13 +262,22 @@ describe.skipIf(!up)('redisCacheStore on a real Redis', () => {
 });
 
 describe.skipIf(!up)('redisInvalidationBus on a real Redis', () => {
+  it('takes timeoutMs and refuses option names it does not know', () => {
+    const client = new Redis(REDIS_URL, { lazyConnect: true });
+    expect(() => redisInvalidationBus({ client, timeout: 10 } as never)).toThrow(
+      /redisInvalidationBus: unknown option "timeout" \(did you mean timeoutMs\?\)/,
+    );
+    expect(() => redisInvalidationBus({ client, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    client.disconnect();
+  });
+
   it('subscribes on a duplicate connection: the given client still runs commands', async () => {
     const client = new Redis(REDIS_URL);
     const prefix = uniquePrefix('bus');
     const bus = redisInvalidationBus({ client, prefix });
     await bus.ready;
-    expect(await client.set(`${prefix}:probe`, '1')).toBe('OK');
-    await client.del(`${prefix}:probe`);
+    expect(await client.set(`${prefix}probe`, '1')).toBe('OK');
+    await client.del(`${prefix}probe`);
     await bus.close();
     await client.quit();
   });

@@ -35,6 +35,7 @@ function remote() {
     },
     set: async (key, entry, now) => {
       if (state.refuse) throw new TypeError('cannot encode');
+      if (state.down) throw new StoreUnavailableError('down');
       memory.set(key, entry, now);
     },
     delete: async (key) => memory.delete(key),
@@ -92,6 +93,31 @@ describe('tiered', () => {
     shared.state.refuse = true;
     await expect(both.set('a', entry('new', 100), 0)).rejects.toThrow('cannot encode');
     expect(l1.get('a', 0)?.value).toBe('old');
+  });
+
+  it('fills l1 when l2 is down for the write, and still reports the failed write', async () => {
+    const shared = remote();
+    const l1 = memoryCacheStore();
+    const both = tiered(l1, shared.store);
+    shared.state.down = true;
+    await expect(both.set('a', entry('new', 100), 0)).rejects.toThrow(StoreUnavailableError);
+    expect(l1.get('a', 0)?.value).toBe('new');
+  });
+
+  it('runs the loader once per key while l2 is down for reads and writes', async () => {
+    const shared = remote();
+    const clock = manualClock();
+    const cache = cacheAside({
+      ttlMs: 60_000,
+      store: tiered(memoryCacheStore(), shared.store),
+      clock,
+    });
+    shared.state.down = true;
+    let loads = 0;
+    for (let i = 0; i < 5; i++) {
+      expect(await cache.execute(async () => ++loads, { key: 'k' })).toBe(1);
+    }
+    expect(loads).toBe(1);
   });
 
   it('serves what l1 holds, even stale, while l2 is down', async () => {

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from './scripts.js';
+import { type Clock, describeError, StoreUnavailableError } from '@bulwark/core';
+import type { RedisClient } from '../shared/client.js';
+import { RedisHealth, type RedisStoreEvent, type RedisStoreListener } from '../shared/health.js';
+import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
 
 /**
  * What one process tells the others: drop these keys, drop this tag, or (`reset`, only ever
@@ -21,15 +24,18 @@ export interface InvalidationBus {
   subscribe(handler: (message: InvalidationMessage) => void): InvalidationChannel;
 }
 
-export interface RedisInvalidationBusOptions {
-  /** Publishes on this client; subscribes on `client.duplicate()`, never on it. */
+export interface RedisInvalidationBusOptions extends RedisStoreOptions {
+  /** Publishes on `client`; subscribes on `client.duplicate()`, never on it. */
   client: RedisClient;
-  /** The channel is `${prefix}:invalidate`; default prefix 'bulwark:cache'. */
+  /** The channel is `${prefix}invalidate`; default prefix 'bulwark:cache:'. */
   prefix?: string;
   /** The channel itself, instead of one derived from `prefix`. */
   channel?: string;
   /** Errors of the subscribing connection (it reconnects and resubscribes on its own). */
   onError?: (error: unknown) => void;
+  /** How long `ready` and each publish or subscribe may take; default 1000. */
+  timeoutMs?: number;
+  clock?: Clock;
 }
 
 type Handler = (message: InvalidationMessage) => void;
@@ -41,59 +47,106 @@ interface Wire {
   t?: string;
 }
 
+const WHERE = 'redisInvalidationBus';
+// While it cannot subscribe, how often it tries again (besides on every reconnect).
+const RETRY_EVERY_MS = 250;
+
 /**
  * Invalidations over Redis pub/sub. Each bus has an instance id; the messages it receives back
- * from Redis are its own and were already delivered in-process, so they are ignored.
+ * from Redis are its own and were already delivered in-process, so they are ignored. It
+ * subscribes on every 'ready' of its own connection (whatever the client's offline queue
+ * setting), says so when it cannot (`store-error`), and after a reconnect delivers
+ * `{ reset: true }`: what was published meanwhile is lost, so memory tiers start over.
  */
 export class RedisInvalidationBus implements InvalidationBus {
   readonly id = randomUUID();
   readonly channel: string;
-  /** Resolves once the subscription is active: messages published after it are heard. */
+  /**
+   * Resolves once the subscription is active (messages published after it are heard); rejects
+   * with `StoreUnavailableError` if it is not within `timeoutMs`. The bus keeps trying either way.
+   */
   readonly ready: Promise<void>;
   private readonly client: RedisClient;
   private readonly subscriber: RedisClient;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly health: RedisHealth;
   private readonly handlers = new Set<Handler>();
+  private listeners: RedisStoreListener[] = [];
+  private subscribedOnce = false;
   private subscribed = false;
+  private attempt = 0;
+  private downSince: number | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private cancelReady: (() => void) | undefined;
+  private resolveReady!: () => void;
   private closed = false;
 
   constructor(options: RedisInvalidationBusOptions) {
-    const where = 'redisInvalidationBus';
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`${where}: options must be an object, got ${typeof options}`);
-    }
-    const { client, prefix = 'bulwark:cache', channel, onError } = options;
-    if (typeof client?.duplicate !== 'function' || typeof client?.publish !== 'function') {
-      throw new TypeError(`${where}: client must be an ioredis client, got ${typeof client}`);
-    }
-    if (typeof prefix !== 'string' || prefix.length === 0) {
-      throw new TypeError(
-        `${where}: prefix must be a non-empty string, got ${JSON.stringify(prefix)}`,
-      );
-    }
+    const o = resolveRedisOptions(WHERE, options, { prefix: 'bulwark:cache:', timeoutMs: 1000 }, [
+      'channel',
+      'onError',
+    ]);
+    const { channel, onError } = options;
     if (channel !== undefined && (typeof channel !== 'string' || channel.length === 0)) {
       throw new TypeError(
-        `${where}: channel must be a non-empty string, got ${JSON.stringify(channel)}`,
+        `${WHERE}: channel must be a non-empty string, got ${JSON.stringify(channel)}`,
       );
     }
     if (onError !== undefined && typeof onError !== 'function') {
-      throw new TypeError(`${where}: onError must be a function, got ${typeof onError}`);
+      throw new TypeError(`${WHERE}: onError must be a function, got ${typeof onError}`);
     }
-    this.client = client;
-    this.channel = channel ?? `${prefix}:invalidate`;
+    this.client = o.client;
+    this.clock = o.clock;
+    this.timeoutMs = o.timeoutMs;
+    this.channel = channel ?? `${o.prefix}invalidate`;
+    this.health = new RedisHealth(o.client, {
+      store: WHERE,
+      timeoutMs: o.timeoutMs,
+      clock: o.clock,
+      onStoreError: 'reset',
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.cancelReady = this.clock.setTimer(() => {
+        this.cancelReady = undefined;
+        const error = new StoreUnavailableError(
+          `${WHERE}: could not subscribe to ${JSON.stringify(this.channel)} within ${this.timeoutMs} ms; it keeps trying, and memory tiers are reset once it does`,
+        );
+        this.lost(error);
+        reject(error);
+      }, this.timeoutMs);
+    });
+    // Nobody has to await `ready`: its rejection is reported as a store-error, not unhandled.
+    this.ready.catch(() => undefined);
     // A connection in subscriber mode can do nothing else: it must not be the caller's.
-    this.subscriber = client.duplicate() as RedisClient;
+    this.subscriber = o.client.duplicate() as RedisClient;
     this.subscriber.on('error', (error: unknown) => onError?.(error));
     this.subscriber.on('message', (channelName: string, raw: string) => {
       if (channelName === this.channel) this.receive(raw);
     });
-    this.subscriber.on('ready', () => {
-      // Back after a disconnect: what was published meanwhile is lost, so caches start over.
-      if (this.subscribed) this.deliver({ reset: true }, undefined);
+    this.subscriber.on('ready', () => this.trySubscribe());
+    this.subscriber.on('close', () => {
+      if (this.subscribed) this.lost(new StoreUnavailableError(`${WHERE}: connection closed`));
+      this.subscribed = false;
     });
-    this.ready = this.subscriber.subscribe(this.channel).then(() => {
-      this.subscribed = true;
-    });
-    this.ready.catch((error: unknown) => onError?.(error));
+    if (this.subscriber.status === 'ready') this.trySubscribe();
+    else if (this.subscriber.status === 'wait') this.subscriber.connect().catch(() => {});
+  }
+
+  /** Whether the subscription is active now. */
+  get available(): boolean {
+    return this.subscribed;
+  }
+
+  /** `store-error` when it cannot subscribe or publish, `store-recovered` when it can again. */
+  on(listener: RedisStoreListener): () => void {
+    const off = this.health.on(listener);
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      off();
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   subscribe(handler: Handler): InvalidationChannel {
@@ -116,8 +169,70 @@ export class RedisInvalidationBus implements InvalidationBus {
     if (this.closed) return;
     this.closed = true;
     this.handlers.clear();
-    await this.ready.catch(() => undefined);
+    this.cancelRetry?.();
+    this.cancelReady?.();
+    this.health.close();
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+
+  /** Subscribes (again): on every 'ready', and every 250 ms while it fails. */
+  private trySubscribe(): void {
+    if (this.closed || this.subscriber.status !== 'ready') return;
+    const attempt = ++this.attempt;
+    this.health.timeout.bound(this.subscriber.subscribe(this.channel), `${WHERE}: subscribe`).then(
+      () => {
+        if (this.closed || attempt !== this.attempt) return;
+        const again = this.subscribedOnce;
+        this.subscribed = true;
+        this.subscribedOnce = true;
+        this.cancelReady?.();
+        this.cancelReady = undefined;
+        this.resolveReady();
+        if (this.downSince !== undefined) {
+          const downMs = Math.max(0, this.clock.now() - this.downSince);
+          this.downSince = undefined;
+          this.emit({ type: 'store-recovered', store: WHERE, downMs });
+        }
+        // Back after a disconnect: what was published meanwhile is lost, so caches start over.
+        if (again) this.deliver({ reset: true }, undefined);
+      },
+      (error: unknown) => {
+        if (this.closed || attempt !== this.attempt) return;
+        this.lost(error);
+        this.retryLater();
+      },
+    );
+  }
+
+  private retryLater(): void {
+    if (this.cancelRetry !== undefined || this.closed) return;
+    this.cancelRetry = this.clock.setTimer(
+      () => {
+        this.cancelRetry = undefined;
+        if (!this.subscribed) this.trySubscribe();
+      },
+      RETRY_EVERY_MS,
+      'background',
+    );
+  }
+
+  /** The subscription is gone or could not be made: once per outage. */
+  private lost(error: unknown): void {
+    if (this.closed || this.downSince !== undefined) return;
+    this.downSince = this.clock.now();
+    this.emit({
+      type: 'store-error',
+      store: WHERE,
+      operation: 'subscribe',
+      error:
+        error instanceof StoreUnavailableError
+          ? error
+          : new StoreUnavailableError(
+              `${WHERE}: not subscribed to ${JSON.stringify(this.channel)} (${describeError(error)}); invalidations from other processes are missed until it is, then memory tiers are reset`,
+              { cause: error },
+            ),
+      onStoreError: 'reset',
+    });
   }
 
   private async publish(message: InvalidationMessage, from: Handler | undefined): Promise<void> {
@@ -126,7 +241,8 @@ export class RedisInvalidationBus implements InvalidationBus {
     else if ('tag' in message) wire.t = message.tag;
     else return;
     this.deliver(message, from);
-    await this.client.publish(this.channel, JSON.stringify(wire));
+    const raw = JSON.stringify(wire);
+    await this.health.send('publish', () => this.client.publish(this.channel, raw));
   }
 
   private receive(raw: string): void {
@@ -146,6 +262,18 @@ export class RedisInvalidationBus implements InvalidationBus {
       if (handler === from) continue;
       try {
         handler(message);
+      } catch (error) {
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  private emit(event: RedisStoreEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
       } catch (error) {
         process.nextTick(() => {
           throw error;

@@ -1,80 +1,85 @@
-import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { REDIS_NOW, Script } from '../shared/script.js';
 
-export type RedisClient = Redis | Cluster;
+// Every script below touches exactly one key, KEYS[1]: an entry, its lock or one tag set, so it
+// runs on one Cluster slot. Times in an entry are Redis' own (TIME); callers send and read
+// remaining milliseconds, never a host's clock. 'inf' stands for no expiry.
 
-/** A Lua script run by its SHA, sent in full only when Redis does not know it yet. */
-export class CacheScript {
-  private readonly sha: string;
-
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(
-    client: RedisClient,
-    keys: string[],
-    args: (string | Buffer | number)[],
-  ): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
+/** What `GET_ENTRY` returns for a present entry: value, fresh ms left, stale ms left, tags, undefined flag. */
+export type EntryReply = [Buffer, Buffer, Buffer, Buffer, Buffer];
 
 /**
- * Replaces an entry (a hash: v value, e expiresAt, s staleUntil, t tags as JSON, u '1' for
- * undefined) and adds it to its tag sets. A tag set lives as long as its longest-lived member.
- * KEYS[1] the entry, KEYS[2..] its tag sets; ARGV value, e, s, tags, u, px (0: no expiry).
+ * Replaces an entry: a hash of v value, e fresh-until, s stale-until (Redis time, or 'inf'),
+ * t tags as JSON, u '1' for undefined; Redis drops it at s (PEXPIRE).
+ * KEYS[1] the entry; ARGV value, fresh ms, stale ms (> 0, or 'inf'), tags JSON or '', u.
  */
-export const SET_ENTRY = new CacheScript(`
+export const SET_ENTRY = new Script<unknown>(`${REDIS_NOW}
+local e = ARGV[2] == 'inf' and 'inf' or tostring(now + tonumber(ARGV[2]))
+local s = ARGV[3] == 'inf' and 'inf' or tostring(now + tonumber(ARGV[3]))
 redis.call('DEL', KEYS[1])
-local fields = {'v', ARGV[1], 'e', ARGV[2], 's', ARGV[3]}
+local fields = {'v', ARGV[1], 'e', e, 's', s}
 if ARGV[4] ~= '' then fields[#fields + 1] = 't'; fields[#fields + 1] = ARGV[4] end
 if ARGV[5] == '1' then fields[#fields + 1] = 'u'; fields[#fields + 1] = '1' end
 redis.call('HSET', KEYS[1], unpack(fields))
-local px = tonumber(ARGV[6])
-if px > 0 then redis.call('PEXPIRE', KEYS[1], px) end
-for i = 2, #KEYS do
-  local existed = redis.call('EXISTS', KEYS[i])
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if px == 0 then
-    redis.call('PERSIST', KEYS[i])
-  else
-    local ttl = redis.call('PTTL', KEYS[i])
-    if existed == 0 or (ttl >= 0 and ttl < px) then redis.call('PEXPIRE', KEYS[i], px) end
-  end
+if s ~= 'inf' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`);
+
+/**
+ * Reads an entry as milliseconds left on Redis' clock: nil when absent or past stale-until.
+ * KEYS[1] the entry.
+ */
+export const GET_ENTRY = new Script<EntryReply | null>(
+  `local f = redis.call('HMGET', KEYS[1], 'v', 'e', 's', 't', 'u')
+if not f[1] or not f[2] or not f[3] then return false end
+${REDIS_NOW}
+local staleLeft = 'inf'
+if f[3] ~= 'inf' then
+  local left = tonumber(f[3]) - now
+  if left <= 0 then return false end
+  staleLeft = tostring(left)
+end
+local freshLeft = f[2] == 'inf' and 'inf' or tostring(tonumber(f[2]) - now)
+return {f[1], freshLeft, staleLeft, f[4] or '', f[5] or ''}
+`,
+  (reply) => reply as EntryReply | null,
+  true,
+);
+
+/**
+ * Adds an entry's key to one tag set, which lives as long as its longest-lived member.
+ * KEYS[1] the tag set; ARGV the entry's key, px (0: no expiry).
+ */
+export const ADD_TO_TAG = new Script<unknown>(`local px = tonumber(ARGV[2])
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+if px == 0 then
+  redis.call('PERSIST', KEYS[1])
+else
+  local ttl = redis.call('PTTL', KEYS[1])
+  if existed == 0 or (ttl >= 0 and ttl < px) then redis.call('PEXPIRE', KEYS[1], px) end
 end
 return 1
 `);
 
 /**
- * Deletes the members of a tag set that still carry the tag (a key set again without it
- * stays), then the set. KEYS[1] the tag set; ARGV[1] the tag. Returns how many were deleted.
+ * Deletes an entry if it still carries the tag (a key set again without it stays).
+ * KEYS[1] the entry; ARGV[1] the tag. Returns 1 when deleted.
  */
-export const DELETE_TAG = new CacheScript(`
-local deleted = 0
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local tags = redis.call('HGET', key, 't')
-  if tags then
-    for _, tag in ipairs(cjson.decode(tags)) do
-      if tag == ARGV[1] then
-        redis.call('DEL', key)
-        deleted = deleted + 1
-        break
-      end
-    end
-  end
+export const DELETE_IF_TAGGED = new Script<number>(
+  `local tags = redis.call('HGET', KEYS[1], 't')
+if not tags then return 0 end
+for _, tag in ipairs(cjson.decode(tags)) do
+  if tag == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 end
-redis.call('DEL', KEYS[1])
-return deleted
-`);
+return 0
+`,
+  Number,
+);
 
 /** Releases a fill lock only if this token still holds it. KEYS[1] the lock; ARGV[1] token. */
-export const RELEASE_LOCK = new CacheScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+export const RELEASE_LOCK = new Script<number>(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`);
+`,
+  Number,
+);

@@ -1,99 +1,127 @@
 import { randomUUID } from 'node:crypto';
 import { type CacheEntry, type CacheStore, checkKey, checkTag, checkTags } from '@bulwark/cache';
-import { StoreUnavailableError } from '@bulwark/core';
-import { DELETE_TAG, RELEASE_LOCK, type RedisClient, SET_ENTRY } from './scripts.js';
+import type { RedisClient } from '../shared/client.js';
+import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
+import { storeKey } from '../shared/keys.js';
+import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
+import { LostLocks } from './lost-locks.js';
+import {
+  ADD_TO_TAG,
+  DELETE_IF_TAGGED,
+  type EntryReply,
+  GET_ENTRY,
+  RELEASE_LOCK,
+  SET_ENTRY,
+} from './scripts.js';
 import { type CacheSerializer, jsonSerializer } from './serializer.js';
 
-export interface RedisCacheStoreOptions {
-  /** An ioredis client (or Cluster: give the prefix a hash tag, `{cache}`, so keys share a slot). */
-  client: RedisClient;
-  /** Prepended to every key; default 'bulwark:cache'. */
-  prefix?: string;
+export interface RedisCacheStoreOptions extends RedisStoreOptions {
   /** Default: JSON that refuses functions, symbols and BigInt. */
   serializer?: CacheSerializer;
 }
 
-const FIELDS = ['v', 'e', 's', 't', 'u'] as const;
+const WHERE = 'redisCacheStore';
+const DEFAULTS = { prefix: 'bulwark:cache:', timeoutMs: 100 };
 
-function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`redisCacheStore: Redis did not answer ${operation}`, {
-    cause: error,
-  });
+/** Milliseconds from `now` to `time`, as a script argument: 'inf' for no expiry. */
+function remaining(time: number, now: number): string {
+  return time === Number.POSITIVE_INFINITY ? 'inf' : String(Math.ceil(time - now));
+}
+
+/** The script's flag for an undefined value (kept: negative caching). */
+function u(value: unknown): string {
+  return value === undefined ? '1' : '0';
+}
+
+/** A time the reader's clock can compare: its `now` plus what Redis says is left. */
+function after(now: number, left: Buffer): number {
+  const text = left.toString();
+  return text === 'inf' ? Number.POSITIVE_INFINITY : now + Number(text);
 }
 
 /**
- * Cache entries in Redis, one hash per key that Redis expires at the end of the stale window
- * (PEXPIRE); tags are sets of keys. Values are serialized, so a reader never shares an object
- * with the writer.
+ * Cache entries in Redis, one hash per key that Redis expires at the end of the stale window;
+ * freshness is kept on Redis' clock (TIME), so hosts whose clocks differ agree. Every command
+ * is bounded by `timeoutMs`; while Redis is away every call fails fast with
+ * `StoreUnavailableError`, which `cacheAside` reads as a miss (the loader runs).
  */
 export class RedisCacheStore implements CacheStore {
   readonly prefix: string;
+  readonly timeoutMs: number;
   private readonly client: RedisClient;
   private readonly serializer: CacheSerializer;
+  private readonly health: RedisHealth;
+  private readonly lost: LostLocks;
+  private readonly stopReleasing: () => void;
 
   constructor(options: RedisCacheStoreOptions) {
-    const where = 'redisCacheStore';
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`${where}: options must be an object, got ${typeof options}`);
-    }
-    const { client, prefix = 'bulwark:cache', serializer = jsonSerializer } = options;
-    if (typeof client?.hmgetBuffer !== 'function' || typeof client?.evalsha !== 'function') {
-      throw new TypeError(`${where}: client must be an ioredis client, got ${typeof client}`);
-    }
-    if (typeof prefix !== 'string' || prefix.length === 0) {
-      throw new TypeError(
-        `${where}: prefix must be a non-empty string, got ${JSON.stringify(prefix)}`,
-      );
-    }
+    const o = resolveRedisOptions(WHERE, options, DEFAULTS, ['serializer']);
+    const serializer = options.serializer ?? jsonSerializer;
     if (
       typeof serializer?.serialize !== 'function' ||
       typeof serializer?.deserialize !== 'function'
     ) {
-      throw new TypeError(`${where}: serializer must have serialize() and deserialize()`);
+      throw new TypeError(
+        `${WHERE}: serializer must have serialize(value) and deserialize(buffer), got ${typeof serializer}`,
+      );
     }
-    this.client = client;
-    this.prefix = prefix;
+    this.client = o.client;
+    this.prefix = o.prefix;
+    this.timeoutMs = o.timeoutMs;
     this.serializer = serializer;
+    this.health = new RedisHealth(o.client, {
+      store: WHERE,
+      timeoutMs: o.timeoutMs,
+      clock: o.clock,
+      onStoreError: 'miss',
+    });
+    this.lost = new LostLocks(o.client);
+    this.stopReleasing = this.health.on((event) => {
+      if (event.type === 'store-recovered') this.lost.releaseAll();
+    });
   }
 
-  /** The Redis key of an entry. */
+  /** False while Redis is away: every call then fails fast with `StoreUnavailableError`. */
+  get available(): boolean {
+    return this.health.available;
+  }
+
+  /** `store-error` (once per outage, `onStoreError: 'miss'`) and `store-recovered`. */
+  on(listener: RedisStoreListener): () => void {
+    return this.health.on(listener);
+  }
+
+  /** Stops watching the connection; the client stays open (it is the caller's). */
+  close(): void {
+    this.stopReleasing();
+    this.health.close();
+  }
+
+  /** The Redis key of an entry: `prefix` + `v{key}`. */
   entryKey(key: string): string {
-    return `${this.prefix}:v:${key}`;
+    return storeKey(this.prefix, 'v', key);
   }
 
+  /** The Redis set of the entries tagged `tag`: `prefix` + `t{tag}`, a slot of its own. */
   tagKey(tag: string): string {
-    return `${this.prefix}:t:${tag}`;
+    return storeKey(this.prefix, 't', tag);
   }
 
+  /** The fill lock of a key: `prefix` + `l{key}`, in its entry's slot. */
   lockKey(key: string): string {
-    return `${this.prefix}:l:${key}`;
+    return storeKey(this.prefix, 'l', key);
   }
 
   async get(key: string, now: number): Promise<CacheEntry | undefined> {
     checkKey('redisCacheStore.get', key);
-    let fields: (Buffer | null)[];
-    try {
-      fields = await this.client.hmgetBuffer(this.entryKey(key), ...FIELDS);
-    } catch (error) {
-      throw unavailable(`get(${JSON.stringify(key)})`, error);
-    }
-    const [v, e, s, t, u] = fields;
-    if (v == null || e == null || s == null) return undefined;
-    const staleUntil = Number(s.toString());
-    if (!(now < staleUntil)) return undefined;
-    let value: unknown;
-    if (u == null) {
-      try {
-        value = this.serializer.deserialize(v);
-      } catch (error) {
-        throw new TypeError(
-          `redisCacheStore.get: cannot deserialize the value of key ${JSON.stringify(key)}: ${(error as Error)?.message}`,
-          { cause: error },
-        );
-      }
-    }
-    const tags = t == null ? undefined : (JSON.parse(t.toString()) as string[]);
-    return { value, expiresAt: Number(e.toString()), staleUntil, tags };
+    const entryKey = this.entryKey(key);
+    const reply = await this.health.send(
+      'get',
+      () => GET_ENTRY.run(this.client, [entryKey], []),
+      undefined,
+      key,
+    );
+    return reply === null ? undefined : this.decode(key, reply, now);
   }
 
   async set(key: string, entry: CacheEntry, now: number): Promise<void> {
@@ -111,47 +139,83 @@ export class RedisCacheStore implements CacheStore {
     }
     // Encoded before anything is sent: a value that cannot be encoded leaves Redis untouched.
     const payload = entry.value === undefined ? '' : this.encode(key, entry.value);
-    const ttlMs = staleUntil - now;
-    try {
-      if (!(ttlMs > 0)) {
-        await this.client.del(this.entryKey(key));
-        return;
-      }
-      const px = staleUntil === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(ttlMs));
-      const keys = [this.entryKey(key)];
-      if (tags !== undefined) for (const tag of tags) keys.push(this.tagKey(tag));
-      await SET_ENTRY.run(this.client, keys, [
-        payload,
-        String(expiresAt),
-        String(staleUntil),
-        tags === undefined ? '' : JSON.stringify(tags),
-        entry.value === undefined ? '1' : '0',
-        px,
-      ]);
-    } catch (error) {
-      throw unavailable(`set(${JSON.stringify(key)})`, error);
+    const entryKey = this.entryKey(key);
+    if (!(staleUntil - now > 0)) {
+      await this.health.send('set', () => this.client.del(entryKey), undefined, key);
+      return;
     }
+    const stale = remaining(staleUntil, now);
+    // Fresh time may be past already (an entry served stale); clamped so Lua reads a number.
+    const floor = stale === 'inf' ? -Number.MAX_SAFE_INTEGER : -Number(stale);
+    const fresh =
+      expiresAt === Number.POSITIVE_INFINITY
+        ? 'inf'
+        : String(Math.max(Math.ceil(expiresAt - now), floor));
+    const tagged = tags !== undefined && tags.length > 0;
+    const px = stale === 'inf' ? 0 : Number(stale);
+    // Memberships first: one without its tagged entry is harmless, an entry without its
+    // membership would survive invalidateTag. Each tag set is its own slot, its own command.
+    if (tagged) await this.addToTags(key, entryKey, tags, px);
+    const args = [payload, fresh, stale, tagged ? JSON.stringify(tags) : '', u(entry.value)];
+    await this.health.send(
+      'set',
+      () => SET_ENTRY.run(this.client, [entryKey], args),
+      undefined,
+      key,
+    );
+    // Again after the write: an invalidateTag that read the first membership and removed it
+    // while this write was on its way deletes the entry or leaves this membership.
+    if (tagged) await this.addToTags(key, entryKey, tags, px);
+  }
+
+  private addToTags(key: string, entryKey: string, tags: readonly string[], px: number) {
+    return Promise.all(
+      tags.map((tag) => {
+        const tagKey = this.tagKey(tag);
+        return this.health.send(
+          'set',
+          () => ADD_TO_TAG.run(this.client, [tagKey], [entryKey, px]),
+          undefined,
+          key,
+        );
+      }),
+    );
   }
 
   async delete(key: string): Promise<void> {
     checkKey('redisCacheStore.delete', key);
-    try {
-      await this.client.del(this.entryKey(key));
-    } catch (error) {
-      throw unavailable(`delete(${JSON.stringify(key)})`, error);
-    }
+    const entryKey = this.entryKey(key);
+    await this.health.send('delete', () => this.client.del(entryKey), undefined, key);
   }
 
+  /**
+   * Reads the tag set, deletes each member that still carries the tag (one single-slot script
+   * per member), removes exactly the members it read (one added meanwhile stays), then deletes
+   * them once more: an entry written while the membership was being removed goes too.
+   */
   async deleteByTag(tag: string): Promise<void> {
     checkTag('redisCacheStore.deleteByTag', tag);
-    try {
-      await DELETE_TAG.run(this.client, [this.tagKey(tag)], [tag]);
-    } catch (error) {
-      throw unavailable(`deleteByTag(${JSON.stringify(tag)})`, error);
-    }
+    const tagKey = this.tagKey(tag);
+    const members = await this.health.send('deleteByTag', () => this.client.smembers(tagKey));
+    if (members.length === 0) return;
+    await this.deleteTagged(members, tag);
+    await this.health.send('deleteByTag', () => this.client.srem(tagKey, ...members));
+    await this.deleteTagged(members, tag);
   }
 
-  /** `SET lock token NX PX leaseMs`: the token when taken, undefined when another holds it. */
+  private deleteTagged(members: readonly string[], tag: string) {
+    return Promise.all(
+      members.map((member) =>
+        this.health.send('deleteByTag', () => DELETE_IF_TAGGED.run(this.client, [member], [tag])),
+      ),
+    );
+  }
+
+  /**
+   * `SET lock token NX PX leaseMs`: the token when taken, undefined when another holds it. A
+   * lock taken by a reply that came too late, or by a command ioredis replays after a
+   * reconnect, is released by its token: it never outlives the call that gave up on it.
+   */
   async acquireLock(key: string, leaseMs: number): Promise<string | undefined> {
     checkKey('redisCacheStore.acquireLock', key);
     if (typeof leaseMs !== 'number' || !(leaseMs > 0) || !Number.isFinite(leaseMs)) {
@@ -160,21 +224,58 @@ export class RedisCacheStore implements CacheStore {
       );
     }
     const token = randomUUID();
-    let reply: string | null;
+    const lockKey = this.lockKey(key);
+    let sent = false;
     try {
-      reply = await this.client.set(this.lockKey(key), token, 'PX', Math.ceil(leaseMs), 'NX');
+      const reply = await this.health.send(
+        'acquireLock',
+        () => {
+          sent = true;
+          return this.client.set(lockKey, token, 'PX', Math.ceil(leaseMs), 'NX');
+        },
+        (late) => {
+          if (late === 'OK') this.lost.release(lockKey, token);
+        },
+        key,
+      );
+      return reply === 'OK' ? token : undefined;
     } catch (error) {
-      throw unavailable(`acquireLock(${JSON.stringify(key)})`, error);
+      if (sent) this.lost.remember(lockKey, token);
+      throw error;
     }
-    return reply === 'OK' ? token : undefined;
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
+    const lockKey = this.lockKey(key);
     try {
-      await RELEASE_LOCK.run(this.client, [this.lockKey(key)], [token]);
+      await this.health.send(
+        'releaseLock',
+        () => RELEASE_LOCK.run(this.client, [lockKey], [token]),
+        undefined,
+        key,
+      );
     } catch (error) {
-      throw unavailable(`releaseLock(${JSON.stringify(key)})`, error);
+      // Not released now: released when Redis is back, rather than held for its lease.
+      this.lost.remember(lockKey, token);
+      throw error;
     }
+  }
+
+  private decode(key: string, reply: EntryReply, now: number): CacheEntry {
+    const [v, fresh, stale, t, u] = reply;
+    let value: unknown;
+    if (u.length === 0) {
+      try {
+        value = this.serializer.deserialize(v);
+      } catch (error) {
+        throw new TypeError(
+          `redisCacheStore.get: cannot deserialize the value of key ${JSON.stringify(key)}: ${(error as Error)?.message}`,
+          { cause: error },
+        );
+      }
+    }
+    const tags = t.length === 0 ? undefined : (JSON.parse(t.toString()) as string[]);
+    return { value, expiresAt: after(now, fresh), staleUntil: after(now, stale), tags };
   }
 
   private encode(key: string, value: unknown): string | Buffer {
@@ -196,7 +297,7 @@ export class RedisCacheStore implements CacheStore {
   }
 }
 
-/** A `CacheStore` over Redis: `cacheAside({ store: redisCacheStore({ client, prefix }) })`. */
+/** A `CacheStore` over Redis: `cacheAside({ store: redisCacheStore({ client }) })`. */
 export function redisCacheStore(options: RedisCacheStoreOptions): RedisCacheStore {
   return new RedisCacheStore(options);
 }

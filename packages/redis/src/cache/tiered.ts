@@ -1,5 +1,5 @@
 import { type CacheEntry, type CacheStore, checkKey } from '@bulwark/cache';
-import { isPromiseLike } from '@bulwark/core';
+import { isPromiseLike, isResilienceError } from '@bulwark/core';
 import type {
   InvalidationBus,
   InvalidationChannel,
@@ -17,9 +17,10 @@ type Clearable = CacheStore & { clear?: () => void };
 
 /**
  * Two stores in front of each other: l1 (memory, in this process) answers what it holds fresh;
- * l2 (Redis, shared) answers the rest and fills l1. Writes go to l2 first, so a value l2
- * refuses never reaches l1; with a bus, every write and delete drops the key from the l1 of
- * the other processes.
+ * l2 (Redis, shared) answers the rest and fills l1. Writes go to l2 first: a value l2 cannot
+ * encode never reaches l1, but one l2 cannot take while Redis is away still fills l1 (this
+ * process then loads it once, not on every read). With a bus, every write and delete drops
+ * the key from the l1 of the other processes.
  */
 export class TieredCacheStore implements CacheStore {
   readonly acquireLock?: (key: string, leaseMs: number) => Promise<string | undefined>;
@@ -75,7 +76,16 @@ export class TieredCacheStore implements CacheStore {
 
   async set(key: string, entry: CacheEntry, now: number): Promise<void> {
     checkKey('tiered.set', key);
-    await this.l2.set(key, entry, now);
+    try {
+      await this.l2.set(key, entry, now);
+    } catch (error) {
+      // Redis is away: keep the value here all the same, and still report the failed write.
+      if (isResilienceError(error, 'STORE_UNAVAILABLE')) {
+        this.generation++;
+        await this.l1.set(key, this.bounded(entry, now), now);
+      }
+      throw error;
+    }
     this.generation++;
     await this.l1.set(key, this.bounded(entry, now), now);
     await this.channel?.publish({ keys: [key] });
