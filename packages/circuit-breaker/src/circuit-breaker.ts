@@ -64,7 +64,6 @@ interface ClosedPeriod {
   // Shared by every call of the stretch that needs nothing of its own: no closure per call.
   readonly onValue: () => void;
   readonly onError: (error: unknown) => void;
-  tripping: boolean;
 }
 
 // Two circuits counting into one strategy would each open on the other's failures.
@@ -150,7 +149,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
   isolate(): () => void {
     const now = this.clock.now();
     let stretch = -1;
-    void this.circuit.commit((r) => {
+    this.circuit.decide((r) => {
       const next = isolated(r, now);
       stretch = next.entered;
       return next;
@@ -160,7 +159,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       if (done) return;
       done = true;
       const at = this.clock.now();
-      void this.circuit.commit((r) =>
+      this.circuit.decide((r) =>
         r.state === 'isolated' && r.entered === stretch ? released(r, at) : undefined,
       );
     };
@@ -169,7 +168,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
   reset(): void {
     const from = this.circuit.record.state;
     const now = this.clock.now();
-    void this.circuit.commit((r) => closed(r, now));
+    this.circuit.decide((r) => closed(r, now));
     if (this.listening) this.emit('reset', { from });
   }
 
@@ -193,7 +192,6 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       entered,
       onValue: () => this.settleClosed(period, SUCCESS, 0),
       onError: (error) => this.settleClosed(period, this.failureOf(error), 0),
-      tripping: false,
     };
     return period;
   }
@@ -210,19 +208,20 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
     const trips =
       outcome === SUCCESS ? breaker.success(now, durationMs) : breaker.failure(now, durationMs);
     // A consecutive breaker reads no clock per call; opening needs the time.
-    if (trips && !period.tripping) this.trip(period, this.readsClock ? now : this.clock.now());
+    if (trips) this.trip(period, this.readsClock ? now : this.clock.now());
   }
 
+  /**
+   * Opens here at once (the next call is rejected, whatever the store's latency), then
+   * publishes. A trip a synchronous store kept refusing leaves the circuit closed: the next
+   * failure tries again.
+   */
   private trip(period: ClosedPeriod, now: number): void {
-    period.tripping = true;
-    const admitted = this.circuit.commit((r) =>
+    this.circuit.decide((r) =>
       r.state === 'closed' && r.entered === period.entered
         ? opened(r, now, this.waitMs(r.consecutiveOpens + 1, r.lastWaitMs))
         : undefined,
     );
-    // A trip the store kept refusing may be tried again by the next failure.
-    if (admitted === false) period.tripping = false;
-    else if (admitted !== true) admitted.then((ok) => (period.tripping = ok));
   }
 
   private runNotClosed<T>(fn: InnerTask<T>, ctx: CallContext): T | PromiseLike<T> {
@@ -232,7 +231,8 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       return this.reject(this.circuit.record, now);
     }
     let probe: CircuitRecord | undefined;
-    const admitted = this.circuit.commit((r) => (probe = claimProbe(r, now, max)));
+    // The one decision that waits for the store: the fleet must send one probe, not one each.
+    const admitted = this.circuit.claim((r) => (probe = claimProbe(r, now, max)));
     if (admitted === true) return this.runProbe(fn, ctx, probe!.entered);
     if (admitted === false) return this.reject(this.circuit.record, now);
     return admitted.then((ok) => {
@@ -280,7 +280,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
     if (leaseMs === undefined) return undefined;
     const everyMs = leaseMs / 3;
     const renew = () => {
-      void this.circuit.commit((r) =>
+      this.circuit.decide((r) =>
         r.state === 'half-open' && r.entered === entered ? probeLeaseRenewed(r) : undefined,
       );
       cancel = this.clock.setTimer(renew, everyMs, 'call');
@@ -293,7 +293,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
   private settleProbe(entered: number, outcome: Outcome, start: number): void {
     const now = this.clock.now();
     if (outcome === SUCCESS && now - start > this.breaker.slowCallMs) outcome = FAILURE;
-    void this.circuit.commit((r) => {
+    this.circuit.decide((r) => {
       if (r.state !== 'half-open' || r.entered !== entered) return undefined;
       if (outcome === IGNORED) return probeDropped(r);
       if (outcome === FAILURE)

@@ -51,6 +51,23 @@ export function initialRecord(now: number): CircuitRecord {
   };
 }
 
+/** The same record, field for field. */
+export function sameRecord(a: CircuitRecord, b: CircuitRecord): boolean {
+  return (
+    a.state === b.state &&
+    a.version === b.version &&
+    a.entered === b.entered &&
+    a.since === b.since &&
+    a.consecutiveOpens === b.consecutiveOpens &&
+    a.halfOpenAt === b.halfOpenAt &&
+    a.lastWaitMs === b.lastWaitMs &&
+    a.probes === b.probes &&
+    a.successes === b.successes &&
+    a.isolations === b.isolations &&
+    a.probeLeaseUntil === b.probeLeaseUntil
+  );
+}
+
 function enter(
   r: CircuitRecord,
   state: CircuitState,

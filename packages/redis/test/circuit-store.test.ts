@@ -7,7 +7,7 @@ import {
 } from '@bulwark/circuit-breaker';
 import { BrokenCircuitError, type PolicyEvent, StoreUnavailableError } from '@bulwark/core';
 import { manualClock } from '@bulwark/core/testing';
-import { type RedisCircuitStore, redisCircuitStore } from '@bulwark/redis';
+import { type RedisCircuitStore, type RedisStoreEvent, redisCircuitStore } from '@bulwark/redis';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,7 @@ describe('redisCircuitStore options', () => {
 
   it('refuses a missing client, a prefix with braces, and bad numbers', () => {
     expect(() => redisCircuitStore({} as never)).toThrow(
-      'redisCircuitStore: client must be an ioredis Redis or Cluster client, got undefined',
+      'redisCircuitStore: client must be an ioredis Redis or Cluster client (new Redis(...) or new Cluster(...)), got undefined',
     );
     expect(() => redisCircuitStore({ client, prefix: 'a{b}' })).toThrow(RangeError);
     expect(() => redisCircuitStore({ client, timeoutMs: 0 })).toThrow(
@@ -99,6 +99,9 @@ describe('redisCircuitStore options', () => {
     expect(() => redisCircuitStore({ client, probeLeaseMs: 1.5 })).toThrow(RangeError);
     expect(() => redisCircuitStore({ client, lease: 1 } as never)).toThrow(
       'redisCircuitStore: unknown option "lease"',
+    );
+    expect(() => redisCircuitStore({ client, timeout: 1 } as never)).toThrow(
+      /did you mean timeoutMs/,
     );
   });
 
@@ -261,6 +264,8 @@ describe('redisCircuitStore on Redis', () => {
     });
     const statuses: CircuitStoreStatus[] = [];
     const onStatus = (status: CircuitStoreStatus) => statuses.push(status);
+    const events: RedisStoreEvent[] = [];
+    s.on((e) => events.push(e));
     const listener = () => {};
     s.watch('c', listener, onStatus);
     await s.ready();
@@ -273,7 +278,15 @@ describe('redisCircuitStore on Redis', () => {
     expect(performance.now() - started).toBeLessThan(50);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(s.available).toBe(false);
-    expect(statuses[0]).toMatchObject({ available: false });
+    expect(statuses).toEqual([{ available: false, error: expect.any(Error) }]);
+    // Once for the outage, whatever found it first (the subscription or the write).
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'store-error',
+        store: 'redisCircuitStore',
+        onStoreError: 'local',
+      }),
+    ]);
     cleanup.push(() => [listener, onStatus]);
   });
 

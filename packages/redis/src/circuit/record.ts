@@ -42,29 +42,35 @@ export function toRelative(record: CircuitRecord, now: number, leaseMs: number):
 }
 
 /**
- * The record that `values` (a relative record, as strings or numbers) describe, on the reader's
- * clock at `now`; undefined when they are not a record (a key or a message not of this store).
+ * `values` (a relative record as strings or numbers: a script's reply, a published message) as
+ * a relative record; undefined when they are not one (a key or a message not of this store).
  */
-export function fromRelative(values: readonly unknown[], now: number): CircuitRecord | undefined {
+export function parseRelative(values: readonly unknown[]): RelativeRecord | undefined {
   const state = values[0];
   if (values.length !== 11 || !STATES.has(state)) return undefined;
-  const n = new Array<number>(11);
+  const parsed: unknown[] = [state];
   for (let i = 1; i < 11; i++) {
     const value = Number(values[i]);
     if (!Number.isFinite(value) || values[i] === '' || values[i] === null) return undefined;
-    n[i] = value;
+    parsed.push(value);
   }
+  return parsed as RelativeRecord;
+}
+
+/** The record a relative record describes, on the reader's clock at `now`. */
+export function fromRelative(r: RelativeRecord, now: number): CircuitRecord {
+  const state = r[0];
   const record: CircuitRecord = {
-    state: state as CircuitState,
-    version: n[1]!,
-    entered: n[2]!,
-    since: now - n[3]!,
-    consecutiveOpens: n[4]!,
-    halfOpenAt: state === 'open' ? now + n[5]! : 0,
-    lastWaitMs: n[6]!,
-    probes: n[7]!,
-    successes: n[8]!,
-    isolations: n[9]!,
+    state,
+    version: r[1],
+    entered: r[2],
+    since: now - r[3],
+    consecutiveOpens: r[4],
+    halfOpenAt: state === 'open' ? now + r[5] : 0,
+    lastWaitMs: r[6],
+    probes: r[7],
+    successes: r[8],
+    isolations: r[9],
   };
-  return state === 'half-open' ? { ...record, probeLeaseUntil: now + n[10]! } : record;
+  return state === 'half-open' ? { ...record, probeLeaseUntil: now + r[10] } : record;
 }

@@ -4,12 +4,13 @@ import type {
   CircuitStatusListener,
   CircuitStore,
 } from '@bulwark/circuit-breaker';
-import { type Clock, StoreUnavailableError } from '@bulwark/core';
-import type { Cluster, Redis } from 'ioredis';
+import type { Clock } from '@bulwark/core';
+import type { RedisClient } from '../shared/client.js';
+import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
 import { circuitChannel, circuitKey } from './keys.js';
-import { type RedisCircuitStoreOptions, resolveRedisCircuitStore } from './options.js';
+import { type RedisCircuitStoreOptions, resolveCircuitStoreOptions } from './options.js';
 import { fromRelative, toRelative } from './record.js';
-import { type CircuitScript, READ_SCRIPT, WRITE_SCRIPT } from './scripts.js';
+import { READ, WRITE } from './scripts.js';
 import { CircuitSubscription } from './subscription.js';
 
 export type { RedisCircuitStoreOptions } from './options.js';
@@ -23,8 +24,13 @@ export interface RedisCircuitStore extends CircuitStore {
     writer?: string,
   ): Promise<boolean>;
   watch(name: string, listener: CircuitListener, onStatus?: CircuitStatusListener): () => void;
-  /** False while Redis is considered down: every breaker of this store goes on alone. */
+  /** False while Redis is considered away: every breaker of this store goes on alone. */
   readonly available: boolean;
+  /**
+   * `store-error` (once per outage, `onStoreError: 'local'`: each breaker goes on alone) and
+   * `store-recovered` ({ downMs }) when Redis answers again and the breakers rejoin.
+   */
+  on(listener: RedisStoreListener): () => void;
   /** Resolves once every circuit watched so far is subscribed, and its stored record read after. */
   ready(): Promise<void>;
   /** The Redis key of circuit `name` (its channel is this key + `:changes`). */
@@ -33,57 +39,51 @@ export interface RedisCircuitStore extends CircuitStore {
   close(): Promise<void>;
 }
 
-// Statuses of a client that has not connected yet: a call may wait (timeoutMs) for the first
-// connection, as at start-up. After that, a client that is not ready has lost its connection.
-const STARTING = new Set(['wait', 'connecting', 'connect']);
-// While Redis is down, how often the store asks whether it is back (on top of reconnect events).
-const RECHECK_MS = 500;
-// Redis answered, but cannot serve: as good as down.
-const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
-
-/** Redis answered with an error: it is up, the command was wrong (a key of another type...). */
-function isAnswer(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ReplyError' && !NOT_SERVING.test(error.message);
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
+const STORE = 'redisCircuitStore';
 
 class RedisCircuits implements RedisCircuitStore {
-  private readonly client: Redis | Cluster;
+  private readonly client: RedisClient;
   private readonly prefix: string;
-  private readonly timeoutMs: number;
   /** Each half-open write leases the probes for this long; the breaker renews it meanwhile. */
   readonly probeLeaseMs: number;
   private readonly clock: Clock;
+  private readonly health: RedisHealth;
   private readonly subscription: CircuitSubscription;
-  /** Redis failed and has not answered a check since. */
-  private down = false;
-  /** Redis answered once: from then on, a client that is not ready has lost its connection. */
-  private answered = false;
-  private checking = false;
-  private lastError: unknown;
-  private cancelRecheck: (() => void) | undefined;
+  /** What the watching breakers were last told: they read again on each return to true. */
+  private told = true;
   private closed = false;
 
   constructor(options: RedisCircuitStoreOptions) {
-    const o = resolveRedisCircuitStore(options);
+    const o = resolveCircuitStoreOptions(options);
     this.client = o.client;
     this.prefix = o.prefix;
-    this.timeoutMs = o.timeoutMs;
     this.probeLeaseMs = o.probeLeaseMs;
     this.clock = o.clock;
+    this.health = new RedisHealth(o.client, {
+      store: STORE,
+      timeoutMs: o.timeoutMs,
+      clock: o.clock,
+      onStoreError: 'local',
+    });
+    this.health.on((event) => {
+      if (event.type === 'store-error') this.tell(false, event.error);
+      else this.tell(true);
+    });
     this.subscription = new CircuitSubscription(o.client, {
-      lost: (error) => this.lose(error),
-      resubscribed: () => this.check(),
+      // Without it a breaker misses the fleet's changes: as good as Redis away.
+      // Once per outage: every failed reconnect closes the connection again.
+      lost: (error, wasSubscribed) => {
+        if (wasSubscribed) this.health.failed(error, 'subscribe');
+        this.tell(false, error);
+      },
+      resubscribed: () => this.tell(true),
       read: (name) => this.read(name),
       now: () => this.clock.now(),
     });
   }
 
   get available(): boolean {
-    return !this.down;
+    return this.health.available;
   }
 
   redisKey(name: string): string {
@@ -92,29 +92,39 @@ class RedisCircuits implements RedisCircuitStore {
 
   read(name: string): Promise<CircuitRecord | undefined> {
     const key = this.redisKey(name);
-    return this.call(READ_SCRIPT, key, []).then((reply) => {
-      if (reply === null) return undefined;
-      const record = Array.isArray(reply) ? fromRelative(reply, this.clock.now()) : undefined;
-      if (record === undefined) {
-        throw new StoreUnavailableError(`redisCircuitStore: ${key} does not hold a circuit record`);
-      }
-      return record;
-    });
+    return this.health
+      .send('read', () => READ.run(this.client, [key], []), undefined, name)
+      .then((reply) => {
+        if (reply === null) return undefined;
+        if (reply === false) {
+          throw new TypeError(
+            `${STORE}: ${key} does not hold a circuit record; another program writes under this prefix: give the store a prefix of its own`,
+          );
+        }
+        return fromRelative(reply, this.clock.now());
+      });
   }
 
   write(name: string, expectedVersion: number, next: CircuitRecord, writer = ''): Promise<boolean> {
+    const key = this.redisKey(name);
     const relative = toRelative(next, this.clock.now(), this.probeLeaseMs);
     const message = JSON.stringify([writer, ...relative]);
-    return this.call(WRITE_SCRIPT, this.redisKey(name), [
-      expectedVersion,
-      ...relative,
-      message,
-    ]).then((reply) => reply === 1);
+    return this.health.send(
+      'write',
+      () =>
+        WRITE.run(this.client, [key, circuitChannel(key)], [expectedVersion, ...relative, message]),
+      undefined,
+      name,
+    );
   }
 
   watch(name: string, listener: CircuitListener, onStatus?: CircuitStatusListener): () => void {
     if (this.closed) return () => {};
     return this.subscription.add(name, circuitChannel(this.redisKey(name)), listener, onStatus);
+  }
+
+  on(listener: RedisStoreListener): () => void {
+    return this.health.on(listener);
   }
 
   ready(): Promise<void> {
@@ -123,137 +133,30 @@ class RedisCircuits implements RedisCircuitStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelRecheck?.();
-    this.cancelRecheck = undefined;
+    this.health.close();
     await this.subscription.close();
   }
 
-  /** A script call, or an immediate StoreUnavailableError when Redis is known to be away. */
-  private call(script: CircuitScript, key: string, args: Array<string | number>): Promise<unknown> {
-    const { status } = this.client;
-    // Never queue behind a reconnect: ioredis would hold the command and replay it, late.
-    if (this.down || (status !== 'ready' && (this.answered || !STARTING.has(status)))) {
-      if (this.down) this.check();
-      else this.lose(new StoreUnavailableError(`redisCircuitStore: Redis connection is ${status}`));
-      return Promise.reject(this.unavailable());
-    }
-    return this.bounded(() => this.evaluate(script, key, args)).then(
-      (reply) => {
-        this.answered = true;
-        return reply;
-      },
-      (error: unknown) => {
-        if (isAnswer(error)) {
-          this.answered = true;
-          throw error;
-        }
-        this.lose(error);
-        throw this.unavailable();
-      },
-    );
-  }
-
-  /** EVALSHA, then EVAL after NOSCRIPT (a restarted Redis, a new Cluster node). */
-  private evaluate(script: CircuitScript, key: string, args: Array<string | number>) {
-    const { client } = this;
-    return client
-      .evalsha(script.sha, 1, key, ...args)
-      .catch((error: unknown) =>
-        isNoScript(error) ? client.eval(script.source, 1, key, ...args) : Promise.reject(error),
-      );
-  }
-
-  /** `send()`, or a StoreUnavailableError once timeoutMs has passed. */
-  private bounded<T>(send: () => Promise<T>): Promise<T> {
-    const { timeoutMs } = this;
-    return new Promise<T>((resolve, reject) => {
-      const cancel = this.clock.setTimer(
-        () =>
-          reject(
-            new StoreUnavailableError(
-              `redisCircuitStore: Redis did not answer within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-        'call',
-      );
-      send().then(
-        (value) => {
-          cancel();
-          resolve(value);
-        },
-        (error: unknown) => {
-          cancel();
-          reject(error);
-        },
-      );
-    });
-  }
-
-  private unavailable(): StoreUnavailableError {
-    return new StoreUnavailableError(
-      'redisCircuitStore: Redis is unavailable; breakers go on alone',
-      {
-        cause: this.lastError,
-      },
-    );
-  }
-
-  private lose(error: unknown): void {
-    this.lastError = error;
-    if (this.down || this.closed) return;
-    this.down = true;
-    this.subscription.notify({ available: false, error });
-    this.recheckLater();
-  }
-
-  private recheckLater(): void {
-    if (this.cancelRecheck !== undefined || this.closed) return;
-    this.cancelRecheck = this.clock.setTimer(
-      () => {
-        this.cancelRecheck = undefined;
-        this.check();
-        if (this.down) this.recheckLater();
-      },
-      RECHECK_MS,
-      'background',
-    );
-  }
-
-  /** While down: is Redis back, and every circuit subscribed again? Then breakers read again. */
-  private check(): void {
-    if (!this.down || this.checking || this.closed) return;
-    if (this.client.status !== 'ready' || !this.subscription.ready) return;
-    this.checking = true;
-    this.bounded(() => this.client.ping()).then(
-      () => {
-        this.checking = false;
-        this.recover();
-      },
-      (error: unknown) => {
-        this.checking = false;
-        this.lastError = error;
-      },
-    );
-  }
-
-  private recover(): void {
-    if (!this.down || this.closed) return;
-    this.down = false;
-    this.answered = true;
-    this.lastError = undefined;
-    this.cancelRecheck?.();
-    this.cancelRecheck = undefined;
-    this.subscription.notify({ available: true });
+  /**
+   * Tells the breakers Redis is away, or back once it answers and every circuit is subscribed
+   * again: they then read the stored record, which wins over what they did alone.
+   */
+  private tell(available: boolean, error?: unknown): void {
+    if (this.closed) return;
+    if (available && !(this.health.available && this.subscription.ready)) return;
+    if (available === this.told) return;
+    this.told = available;
+    this.subscription.notify(available ? { available: true } : { available: false, error });
   }
 }
 
 /**
  * A `CircuitStore` in Redis (standalone or Cluster) for `circuitBreaker({ store, name })`: one
  * circuit for a fleet. Each breaker still counts its own calls (a passing call never reaches
- * Redis); a transition is one compare-and-set script that also PUBLISHes it, so every breaker
- * of that name follows within milliseconds. Times travel as offsets on Redis' clock. When Redis
- * does not answer within `timeoutMs`, the breakers go on alone, and rejoin when it is back.
+ * Redis) and decides on them at once; a transition is then one compare-and-set script that
+ * also PUBLISHes it, so every breaker of that name follows within milliseconds. Times travel as
+ * offsets on Redis' clock. While Redis is away, the breakers go on alone, and rejoin when it is
+ * back.
  */
 export function redisCircuitStore(options: RedisCircuitStoreOptions): RedisCircuitStore {
   return new RedisCircuits(options);

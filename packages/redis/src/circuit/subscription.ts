@@ -5,13 +5,13 @@ import type {
   CircuitStoreStatus,
 } from '@bulwark/circuit-breaker';
 import { StoreUnavailableError } from '@bulwark/core';
-import type { Cluster, Redis } from 'ioredis';
-import { fromRelative } from './record.js';
+import type { RedisClient } from '../shared/client.js';
+import { fromRelative, parseRelative } from './record.js';
 
 /** What the subscription needs from its store. */
 export interface SubscriptionHost {
-  /** The subscribing connection closed: changes may be missed from now on. */
-  lost(error: unknown): void;
+  /** The subscribing connection closed (`wasSubscribed`: it had been listening until now). */
+  lost(error: unknown, wasSubscribed: boolean): void;
   /** Connected again, every channel subscribed again. */
   resubscribed(): void;
   /** The stored record of a circuit, read once its channel is subscribed. */
@@ -47,13 +47,13 @@ function report(error: unknown): void {
  * the breakers that watch it.
  */
 export class CircuitSubscription {
-  private connection: Redis | Cluster | undefined;
+  private connection: RedisClient | undefined;
   private readonly channels = new Map<string, Channel>();
   private subscribed = false;
   private closing = false;
 
   constructor(
-    private readonly client: Redis | Cluster,
+    private readonly client: RedisClient,
     private readonly host: SubscriptionHost,
   ) {}
 
@@ -133,7 +133,7 @@ export class CircuitSubscription {
     connection.disconnect();
   }
 
-  private connect(): Redis | Cluster {
+  private connect(): RedisClient {
     if (this.connection !== undefined) return this.connection;
     const connection = this.client.duplicate();
     this.connection = connection;
@@ -150,6 +150,7 @@ export class CircuitSubscription {
             ? 'redisCircuitStore: lost the connection that listens to circuit changes'
             : 'redisCircuitStore: cannot connect to listen to circuit changes',
         ),
+        wasSubscribed,
       );
     });
     if (connection.status === 'wait') connection.connect().catch(() => {});
@@ -157,7 +158,7 @@ export class CircuitSubscription {
   }
 
   /** Connected (again): subscribes every channel, then lets the store check Redis is back. */
-  private resubscribe(connection: Redis | Cluster): void {
+  private resubscribe(connection: RedisClient): void {
     const names = [...this.channels.keys()];
     const done = () => {
       if (this.closing || connection !== this.connection) return;
@@ -203,8 +204,9 @@ export class CircuitSubscription {
       return; // not one of ours
     }
     if (!Array.isArray(values) || typeof values[0] !== 'string') return;
-    const record = fromRelative(values.slice(1), this.host.now());
-    if (record === undefined) return;
+    const relative = parseRelative(values.slice(1));
+    if (relative === undefined) return;
+    const record = fromRelative(relative, this.host.now());
     this.deliver(channel, record, values[0] === '' ? undefined : values[0]);
   }
 
