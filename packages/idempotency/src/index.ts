@@ -1,3 +1,5 @@
+/** Moved to @bulwark/core; re-exported so store authors' imports keep working. */
+export { withStoreTimeout } from '@bulwark/core';
 export { IdempotencyLeaseLostError } from './errors.js';
 export { canonicalForm, fingerprint } from './fingerprint.js';
 export {
@@ -19,5 +21,3 @@ export {
 } from './options.js';
 export { jsonSerializer, type Serializer } from './serializer.js';
 export type { Awaitable, ClaimResult, IdempotencyRecord, IdempotencyStore } from './store.js';
-/** Moved to @bulwark/core; re-exported so store authors' imports keep working. */
-export { withStoreTimeout } from '@bulwark/core';
