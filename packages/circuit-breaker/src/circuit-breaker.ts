@@ -7,6 +7,7 @@ import {
   type Policy,
   PolicyBase,
   RUN,
+  reportLater,
 } from '@bulwark/core';
 import type { Breaker } from './breaker.js';
 import { Circuit } from './circuit.js';
@@ -327,9 +328,7 @@ class CircuitBreakerPolicy extends PolicyBase implements CircuitBreaker {
       return isFailure(error) ? FAILURE : SUCCESS;
     } catch (thrown) {
       // As a throwing event listener is: reported, without changing the call's outcome.
-      process.nextTick(() => {
-        throw thrown;
-      });
+      reportLater(thrown);
       return FAILURE;
     }
   }

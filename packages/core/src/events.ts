@@ -1,3 +1,4 @@
+import { notifyAll } from './listeners.js';
 import type { PolicyEvent, PolicyListener } from './policy.js';
 
 /**
@@ -49,16 +50,7 @@ export class EventHub {
       if (seen.has(this)) return;
       seen.add(this);
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        // As Node's EventTarget does: a throwing listener is reported, never breaks the call.
-        process.nextTick(() => {
-          throw error;
-        });
-      }
-    }
+    notifyAll(this.listeners, event);
     const { parents } = this;
     if (parents.length === 1) parents[0]!.deliver(event, seen);
     else if (parents.length > 1) {

@@ -19,6 +19,7 @@ export {
 export { EventHub } from './events.js';
 export { executeRoot, isPromiseLike, raceAbort } from './execute.js';
 export { type FallbackOptions, type FallbackSource, fallback } from './fallback.js';
+export { notifyAll, reportLater } from './listeners.js';
 export { noop } from './noop.js';
 export { pipeline } from './pipeline.js';
 export {

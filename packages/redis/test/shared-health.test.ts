@@ -3,13 +3,12 @@
  * manual clock, connection states from a real redis-server of the test's own (killed, frozen
  * and restarted here; never the shared one on 6379).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { StoreUnavailableError } from '@bulwark/core';
 import { type ManualClock, manualClock } from '@bulwark/core/testing';
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RedisServer } from '../../../test/support/redis-server.js';
 import {
   isRedisAnswer,
   RedisHealth,
@@ -32,58 +31,8 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of this test's own: no persistence, on a free port. */
-class PrivateRedis {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const probe = new Redis({ port: this.port, lazyConnect: true, retryStrategy: () => 20 });
-    probe.on('error', () => {});
-    await probe
-      .connect()
-      .catch(() => until('redis-server to start', () => probe.status === 'ready'));
-    probe.disconnect();
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = once(child, 'exit');
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-    await gone;
-  }
-
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
-  }
-
-  thaw(): void {
-    this.child?.kill('SIGCONT');
-  }
-}
-
 describe('RedisHealth', () => {
-  let server: PrivateRedis;
+  let server: RedisServer;
   let clock: ManualClock;
   let clients: Redis[];
   let healths: RedisHealth[];
@@ -110,8 +59,7 @@ describe('RedisHealth', () => {
   const recoveries = () => events.filter((e) => e.type === 'store-recovered');
 
   beforeEach(async () => {
-    server = new PrivateRedis(await freePort());
-    await server.start();
+    server = await RedisServer.start();
     clock = manualClock(1_000_000);
     clients = [];
     healths = [];
@@ -121,7 +69,7 @@ describe('RedisHealth', () => {
     for (const h of healths) h.close();
     for (const c of clients) c.disconnect();
     server.thaw();
-    await server.kill();
+    await server.stop();
   });
 
   it('sends at once on a ready client, and leaves no timer behind', async () => {

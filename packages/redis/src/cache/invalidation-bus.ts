@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, describeError, StoreUnavailableError } from '@bulwark/core';
+import {
+  type Clock,
+  describeError,
+  notifyAll,
+  reportLater,
+  StoreUnavailableError,
+} from '@bulwark/core';
 import type { RedisClient } from '../shared/client.js';
 import { RedisHealth, type RedisStoreEvent, type RedisStoreListener } from '../shared/health.js';
 import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
@@ -263,23 +269,13 @@ export class RedisInvalidationBus implements InvalidationBus {
       try {
         handler(message);
       } catch (error) {
-        process.nextTick(() => {
-          throw error;
-        });
+        reportLater(error);
       }
     }
   }
 
   private emit(event: RedisStoreEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        process.nextTick(() => {
-          throw error;
-        });
-      }
-    }
+    notifyAll(this.listeners, event);
   }
 }
 

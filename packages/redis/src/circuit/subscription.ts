@@ -4,7 +4,7 @@ import type {
   CircuitStatusListener,
   CircuitStoreStatus,
 } from '@bulwark/circuit-breaker';
-import { StoreUnavailableError } from '@bulwark/core';
+import { reportLater, StoreUnavailableError } from '@bulwark/core';
 import type { RedisClient } from '../shared/client.js';
 import { fromRelative, parseRelative } from './record.js';
 
@@ -33,12 +33,6 @@ interface Channel {
   readonly ready: Promise<void>;
   markReady(): void;
   confirmed: boolean;
-}
-
-function report(error: unknown): void {
-  process.nextTick(() => {
-    throw error;
-  });
 }
 
 /**
@@ -116,7 +110,7 @@ export class CircuitSubscription {
         try {
           listener(status);
         } catch (error) {
-          report(error);
+          reportLater(error);
         }
       }
     }
@@ -220,7 +214,7 @@ export class CircuitSubscription {
       try {
         listener(record, writer);
       } catch (error) {
-        report(error);
+        reportLater(error);
       }
     }
   }

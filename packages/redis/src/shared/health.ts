@@ -1,4 +1,10 @@
-import { type Clock, describeError, StoreTimeout, StoreUnavailableError } from '@bulwark/core';
+import {
+  type Clock,
+  describeError,
+  notifyAll,
+  StoreTimeout,
+  StoreUnavailableError,
+} from '@bulwark/core';
 import type { RedisClient } from './client.js';
 import { UnexpectedReplyError } from './script.js';
 
@@ -297,14 +303,6 @@ export class RedisHealth {
   }
 
   private emit(event: RedisStoreEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        process.nextTick(() => {
-          throw error;
-        });
-      }
-    }
+    notifyAll(this.listeners, event);
   }
 }
