@@ -18,6 +18,9 @@ function toClaim(reply: unknown): ClaimResult {
       return { status: 'completed', result: typeof a === 'string' ? a : '' };
     case 'mismatch':
       return { status: 'mismatch' };
+    case 'abandoned':
+      // Only a claim that arrives after its caller gave up gets this; nobody waits for it.
+      return { status: 'in-progress', retryAfterMs: 0 };
   }
   throw new Error(
     `${WHERE}: unexpected reply to claim: ${JSON.stringify(reply)}; is another program writing under this prefix?`,
@@ -49,13 +52,16 @@ const toBoolean = (reply: unknown): boolean => reply === 1;
 /**
  * One hash per key: s = state ('p' in progress, 'c' completed), f = fingerprint, t = token,
  * l = lease end (ms, Redis time), n = the claim's nonce, r = result. Retention is the key's
- * PEXPIRE. Time is Redis' own, so processes with skewed clocks agree on leases.
+ * PEXPIRE. Time is Redis' own, so processes with skewed clocks agree on leases. KEYS[2] holds
+ * the nonces of claims abandoned before they arrived (see abandonScript): such a claim does
+ * nothing.
  */
 export const claimScript = new Script<ClaimResult>(
   `${REDIS_NOW}
 ${FMT}
 local key = KEYS[1]
 local fp, leaseMs, ttlMs, nonce = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+if redis.call('SREM', KEYS[2], nonce) == 1 then return {'abandoned'} end
 local rec = redis.call('HMGET', key, 's', 'f', 't', 'l')
 local takeover = 0
 if rec[1] then
@@ -114,14 +120,21 @@ return 1
 /**
  * Frees a claim whose answer never reached us (timed out, dropped by ioredis' commandTimeout,
  * replayed after a reconnect): by its nonce, since its token is unknown; only while that claim
- * still holds the key.
+ * still holds the key. A claim that has not arrived yet (ioredis replays it after the reconnect,
+ * maybe after this) finds its nonce in KEYS[2] and does nothing: order does not matter. The
+ * tombstone lives as long as the claim's record would have (ARGV[2], its ttlMs).
  */
 export const abandonScript = new Script<boolean>(
   `local key = KEYS[1]
 local rec = redis.call('HMGET', key, 's', 'n')
-if rec[1] ~= 'p' or rec[2] ~= ARGV[1] then return 0 end
-redis.call('DEL', key)
-return 1
+if rec[1] == 'p' and rec[2] == ARGV[1] then
+  redis.call('DEL', key)
+  return 1
+end
+if rec[2] == ARGV[1] then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 0
 `,
   toBoolean,
 );

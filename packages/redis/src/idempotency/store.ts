@@ -5,7 +5,7 @@ import type { RedisClient } from '../shared/client.js';
 import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
 import { storeKey } from '../shared/keys.js';
 import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
-import { AbandonedClaims } from './abandoned.js';
+import { AbandonedClaims, abandonedKey } from './abandoned.js';
 import { claimScript, completeScript, getScript, releaseScript, renewScript } from './scripts.js';
 
 /** `client`, `prefix` (default `bulwark:idempotency:`), `timeoutMs` (default 1000), `clock`. */
@@ -81,7 +81,11 @@ class RedisStore implements RedisIdempotencyStore {
         'claim',
         () => {
           sent = true;
-          return claimScript.run(this.client, [redisKey], [fingerprint, leaseMs, ttlMs, nonce]);
+          return claimScript.run(
+            this.client,
+            [redisKey, abandonedKey(redisKey)],
+            [fingerprint, leaseMs, ttlMs, nonce],
+          );
         },
         (late) => {
           // Landed after the caller was refused: it would hold the key for a lease.
@@ -93,7 +97,7 @@ class RedisStore implements RedisIdempotencyStore {
       )
       .catch((error: unknown) => {
         if (sent && isResilienceError(error, 'STORE_UNAVAILABLE')) {
-          this.abandoned.add(redisKey, nonce);
+          this.abandoned.add(redisKey, nonce, ttlMs);
         }
         throw error;
       });
