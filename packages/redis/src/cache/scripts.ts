@@ -1,7 +1,7 @@
 import { REDIS_NOW, Script } from '../shared/script.js';
 
-// Every script below touches exactly one key, KEYS[1]: an entry, its lock or one tag set, so it
-// runs on one Cluster slot. Times in an entry are Redis' own (TIME); callers send and read
+// Every script below touches the keys of one id only, all declared (an entry; its lock and the
+// lock's tombstones; one tag set), under one hash tag, so it runs on one Cluster slot. Times in an entry are Redis' own (TIME); callers send and read
 // remaining milliseconds, never a host's clock. 'inf' stands for no expiry.
 
 /** What `GET_ENTRY` returns for a present entry: value, fresh ms left, stale ms left, tags, undefined flag. */
@@ -71,6 +71,35 @@ if not tags then return 0 end
 for _, tag in ipairs(cjson.decode(tags)) do
   if tag == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 end
+return 0
+`,
+  Number,
+);
+
+/**
+ * Takes a fill lock (`SET NX PX`), unless its token was given up before the command arrived
+ * (see RELEASE_LOST_LOCK): a replayed acquire never takes a lock nobody will release. KEYS[1]
+ * the lock, KEYS[2] its tombstones; ARGV token, lease ms. 1 when taken.
+ */
+export const ACQUIRE_LOCK = new Script<boolean>(
+  `if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+`,
+  (reply) => reply === 1,
+);
+
+/**
+ * Releases a lock this process may hold without knowing it (its acquire got no answer): deletes
+ * it if the token holds it, and otherwise leaves the token as a tombstone for the lease, so an
+ * acquire that ioredis replays later does nothing. KEYS[1] the lock, KEYS[2] its tombstones;
+ * ARGV token, lease ms (0: the acquire is known to have landed, no tombstone).
+ */
+export const RELEASE_LOST_LOCK = new Script<number>(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if tonumber(ARGV[2]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 0
 `,
   Number,

@@ -4,8 +4,9 @@ import type { RedisClient } from '../shared/client.js';
 import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
 import { storeKey } from '../shared/keys.js';
 import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
-import { LostLocks } from './lost-locks.js';
+import { LostLocks, tombstonesOf } from './lost-locks.js';
 import {
+  ACQUIRE_LOCK,
   ADD_TO_TAG,
   DELETE_IF_TAGGED,
   type EntryReply,
@@ -225,22 +226,23 @@ export class RedisCacheStore implements CacheStore {
     }
     const token = randomUUID();
     const lockKey = this.lockKey(key);
+    const lease = Math.ceil(leaseMs);
     let sent = false;
     try {
-      const reply = await this.health.send(
+      const taken = await this.health.send(
         'acquireLock',
         () => {
           sent = true;
-          return this.client.set(lockKey, token, 'PX', Math.ceil(leaseMs), 'NX');
+          return ACQUIRE_LOCK.run(this.client, [lockKey, tombstonesOf(lockKey)], [token, lease]);
         },
         (late) => {
-          if (late === 'OK') this.lost.release(lockKey, token);
+          if (late) this.lost.release(lockKey, token, lease);
         },
         key,
       );
-      return reply === 'OK' ? token : undefined;
+      return taken ? token : undefined;
     } catch (error) {
-      if (sent) this.lost.remember(lockKey, token);
+      if (sent) this.lost.remember(lockKey, token, lease);
       throw error;
     }
   }
@@ -255,8 +257,9 @@ export class RedisCacheStore implements CacheStore {
         key,
       );
     } catch (error) {
-      // Not released now: released when Redis is back, rather than held for its lease.
-      this.lost.remember(lockKey, token);
+      // Not released now: released when Redis is back, rather than held for its lease (its
+      // acquire landed, so no tombstone is needed: lease 0).
+      this.lost.remember(lockKey, token, 0);
       throw error;
     }
   }
