@@ -71,6 +71,14 @@ function httpSection(suite: SuiteResult, cases: HttpCaseResult[]): string {
   return lines.join('\n');
 }
 
+function baselineNote(suite: SuiteResult): string[] {
+  const b = suite.baseline;
+  if (b === undefined) return [];
+  return [
+    `The "before" columns are the figures committed at ${b.ref}, measured ${b.date} on ${b.machine}, Node ${b.node}.`,
+  ];
+}
+
 /** One suite as a Markdown section: figures per operation, overhead over the bare call, peers' ratio. */
 export function suiteSection(suite: SuiteResult): string {
   if (suite.http) return httpSection(suite, suite.http);
@@ -82,17 +90,26 @@ export function suiteSection(suite: SuiteResult): string {
     suite.about,
     '',
     `Measured ${suite.date} on ${suite.machine}, Node ${suite.node}.`,
+    ...baselineNote(suite),
     '',
-    '| case | time/op (avg) | p50 | p99 | ops/s | over bare | x bare | target |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    `| case | time/op (avg) | p50 | p99 | ops/s | over bare | x bare |${suite.baseline ? ' before: time/op | before: over bare |' : ''} target |`,
+    `|---|---:|---:|---:|---:|---:|---:|${suite.baseline ? '---:|---:|' : ''}---|`,
   ];
+  const oldBare = suite.baseline?.cases.find((c) => c.name === bare?.name);
   for (const c of suite.cases) {
     const label =
       c.kind === 'ours' ? `**${c.name}**` : c.kind === 'bare' ? `${c.name} (bare)` : c.name;
     const over = bare && c !== bare ? ns(overheadOf(c, bare)) : '';
     const times = bare && c !== bare ? `${(c.nsPerOp / bare.nsPerOp).toFixed(2)}` : '';
+    let before = '';
+    if (suite.baseline) {
+      const old = suite.baseline.cases.find((b) => b.name === c.name);
+      const oldOver =
+        old && oldBare && c !== bare ? ns(old.overheadNs ?? old.nsPerOp - oldBare.nsPerOp) : '';
+      before = ` ${old ? ns(old.nsPerOp) : ''} | ${oldOver} |`;
+    }
     lines.push(
-      `| ${label} | ${ns(c.nsPerOp)} | ${ns(c.p50NsPerOp)} | ${ns(c.p99NsPerOp)} | ${opsPerSecond(c.nsPerOp)} | ${over} | ${times} | ${verdict(c, suite.cases, bare)} |`,
+      `| ${label} | ${ns(c.nsPerOp)} | ${ns(c.p50NsPerOp)} | ${ns(c.p99NsPerOp)} | ${opsPerSecond(c.nsPerOp)} | ${over} | ${times} |${before} ${verdict(c, suite.cases, bare)} |`,
     );
   }
   const peers = suite.cases.filter((c) => c.kind === 'peer');

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measure } from 'mitata';
+import { baselineOf } from './baseline.ts';
 import { runHttpCases } from './http/throughput.ts';
 import { resultsPage } from './report.ts';
 import { median, pairedMedian, roundOrder } from './rounds.ts';
@@ -117,7 +118,7 @@ if (chosen.length + (httpWanted ? 1 : 0) > 1) {
     if (suite.id !== suiteId(file))
       throw new Error(`bench: suites/${file} must have id '${suiteId(file)}', got '${suite.id}'`);
     console.log(`${suite.title} (${suite.id})`);
-    const result = await runSuite(suite);
+    const result = { ...(await runSuite(suite)), baseline: baselineOf(suite.id) };
     writeFileSync(new URL(`${suite.id}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
   }
   if (httpWanted) await runHttpSuite();

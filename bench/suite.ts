@@ -48,6 +48,14 @@ export interface SuiteResult {
   cases: CaseResult[];
   /** Throughput figures of the HTTP suite, in place of per-call times. */
   http?: HttpCaseResult[];
+  /** The same suite at an earlier revision (`BENCH_BASELINE`), shown beside these figures. */
+  baseline?: {
+    ref: string;
+    date: string;
+    machine: string;
+    node: string;
+    cases: Array<Pick<CaseResult, 'name' | 'nsPerOp' | 'overheadNs'>>;
+  };
 }
 
 export interface HttpCaseResult {
