@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tombstonesOf } from '../src/cache/lost-locks.js';
 import { ACQUIRE_LOCK, RELEASE_LOST_LOCK } from '../src/cache/scripts.js';
+import { tombstonesOf } from '../src/cache/tombstones.js';
 
 const client = new Redis({ host: '127.0.0.1', port: 6379 });
 const prefix = `test:lost-locks:${process.pid}:${randomUUID()}:`;

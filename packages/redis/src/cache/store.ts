@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type CacheEntry, type CacheStore, checkKey, checkTag, checkTags } from '@bulwark/cache';
+import { Cleanups } from '../shared/cleanups.js';
 import type { RedisClient } from '../shared/client.js';
 import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
 import { storeKey } from '../shared/keys.js';
 import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
-import { LostLocks, tombstonesOf } from './lost-locks.js';
 import {
   ACQUIRE_LOCK,
   ADD_TO_TAG,
@@ -12,9 +12,11 @@ import {
   type EntryReply,
   GET_ENTRY,
   RELEASE_LOCK,
+  RELEASE_LOST_LOCK,
   SET_ENTRY,
 } from './scripts.js';
 import { type CacheSerializer, jsonSerializer } from './serializer.js';
+import { tombstonesOf } from './tombstones.js';
 
 export interface RedisCacheStoreOptions extends RedisStoreOptions {
   /** Default: JSON that refuses functions, symbols and BigInt. */
@@ -52,8 +54,8 @@ export class RedisCacheStore implements CacheStore {
   private readonly client: RedisClient;
   private readonly serializer: CacheSerializer;
   private readonly health: RedisHealth;
-  private readonly lost: LostLocks;
-  private readonly stopReleasing: () => void;
+  /** Fill locks this process may hold without knowing it, released when Redis answers. */
+  private readonly lostLocks: Cleanups;
 
   constructor(options: RedisCacheStoreOptions) {
     const o = resolveRedisOptions(WHERE, options, DEFAULTS, ['serializer']);
@@ -76,10 +78,7 @@ export class RedisCacheStore implements CacheStore {
       clock: o.clock,
       onStoreError: 'miss',
     });
-    this.lost = new LostLocks(o.client);
-    this.stopReleasing = this.health.on((event) => {
-      if (event.type === 'store-recovered') this.lost.releaseAll();
-    });
+    this.lostLocks = new Cleanups(o.client, this.health);
   }
 
   /** False while Redis is away: every call then fails fast with `StoreUnavailableError`. */
@@ -94,7 +93,7 @@ export class RedisCacheStore implements CacheStore {
 
   /** Stops watching the connection; the client stays open (it is the caller's). */
   close(): void {
-    this.stopReleasing();
+    this.lostLocks.close();
     this.health.close();
   }
 
@@ -236,13 +235,13 @@ export class RedisCacheStore implements CacheStore {
           return ACQUIRE_LOCK.run(this.client, [lockKey, tombstonesOf(lockKey)], [token, lease]);
         },
         (late) => {
-          if (late) this.lost.release(lockKey, token, lease);
+          if (late) this.releaseLost(lockKey, token, lease);
         },
         key,
       );
       return taken ? token : undefined;
     } catch (error) {
-      if (sent) this.lost.remember(lockKey, token, lease);
+      if (sent) this.releaseLost(lockKey, token, lease);
       throw error;
     }
   }
@@ -259,9 +258,19 @@ export class RedisCacheStore implements CacheStore {
     } catch (error) {
       // Not released now: released when Redis is back, rather than held for its lease (its
       // acquire landed, so no tombstone is needed: lease 0).
-      this.lost.remember(lockKey, token, 0);
+      this.releaseLost(lockKey, token, 0);
       throw error;
     }
+  }
+
+  /**
+   * Releases a lock this process may hold without knowing it; with a `leaseMs`, a token whose
+   * acquire has not reached Redis yet is left as a tombstone that the acquire obeys.
+   */
+  private releaseLost(lockKey: string, token: string, leaseMs: number): void {
+    this.lostLocks.add(token, () =>
+      RELEASE_LOST_LOCK.run(this.client, [lockKey, tombstonesOf(lockKey)], [token, leaseMs]),
+    );
   }
 
   private decode(key: string, reply: EntryReply, now: number): CacheEntry {

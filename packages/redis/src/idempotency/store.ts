@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { isResilienceError } from '@bulwark/core';
 import type { ClaimResult, IdempotencyRecord, IdempotencyStore } from '@bulwark/idempotency';
+import { Cleanups } from '../shared/cleanups.js';
 import type { RedisClient } from '../shared/client.js';
 import { RedisHealth, type RedisStoreListener } from '../shared/health.js';
 import { storeKey } from '../shared/keys.js';
 import { type RedisStoreOptions, resolveRedisOptions } from '../shared/options.js';
-import { AbandonedClaims, abandonedKey } from './abandoned.js';
-import { claimScript, completeScript, getScript, releaseScript, renewScript } from './scripts.js';
+import { abandonedKey } from './abandoned.js';
+import {
+  abandonScript,
+  claimScript,
+  completeScript,
+  getScript,
+  releaseScript,
+  renewScript,
+} from './scripts.js';
 
 /** `client`, `prefix` (default `bulwark:idempotency:`), `timeoutMs` (default 1000), `clock`. */
 export type RedisIdempotencyStoreOptions = RedisStoreOptions;
@@ -35,7 +43,8 @@ class RedisStore implements RedisIdempotencyStore {
   private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly health: RedisHealth;
-  private readonly abandoned: AbandonedClaims;
+  /** Claims sent but unanswered, abandoned by their nonce when Redis answers. */
+  private readonly abandoned: Cleanups;
   // Claim nonces: unique across processes by the random part, within this store by the count.
   private readonly nonceBase = `${randomBytes(8).toString('hex')}:`;
   private nonces = 0;
@@ -51,7 +60,7 @@ class RedisStore implements RedisIdempotencyStore {
       clock: o.clock,
       onStoreError: 'refuse',
     });
-    this.abandoned = new AbandonedClaims(o.client, this.health);
+    this.abandoned = new Cleanups(o.client, this.health);
   }
 
   get available(): boolean {
@@ -97,7 +106,10 @@ class RedisStore implements RedisIdempotencyStore {
       )
       .catch((error: unknown) => {
         if (sent && isResilienceError(error, 'STORE_UNAVAILABLE')) {
-          this.abandoned.add(redisKey, nonce, ttlMs);
+          // Sent but unanswered: Redis may still run it, so it is abandoned by its nonce.
+          this.abandoned.add(nonce, () =>
+            abandonScript.run(this.client, [redisKey, abandonedKey(redisKey)], [nonce, ttlMs]),
+          );
         }
         throw error;
       });
